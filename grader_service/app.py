@@ -1,0 +1,515 @@
+"""The grader-service application: configuration, wiring, start and graceful stop.
+
+``GraderService`` is the composition root. ``initialize()`` lists the concerns in the
+order they are set up; ``start()`` only serves and waits for a signal to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application as TornadoApplication
+from tornado.web import RequestHandler
+from traitlets import Bool, Dict, Float, Instance, Integer, List, Unicode, Type, default, validate
+from traitlets.config import Application, catch_config_error
+
+from . import handlers
+from ._version import __version__
+from .auth import Authenticator, JupyterHubAuthenticator, StaticTokenAuthenticator
+from .auth.identity import IdentityResolver
+from .auth.roles import apply_load_roles, parse_load_roles
+from .handlers.base import InflightRequests
+from .autograding import CellTimeoutPolicy
+from .orm.db import SchemaError, create_engine, ensure_schema, new_session_factory, redact_url
+from .subcommands import NewToken, UpgradeDB
+
+
+def _env(*names: str) -> str | None:
+    """The first of the environment variables ``names`` that is set and not empty."""
+    for name in names:
+        if value := os.environ.get(name):
+            return value
+    return None
+
+
+class GraderService(Application):
+    """A Jupyter-integrated grading service: assignments, submissions, autograding."""
+
+    name = "grader-service"
+    version = __version__
+    description = """Start the grader service.
+
+    Configuration is read from grader_service_config.py in the current directory, or the
+    file given with -f. Write a documented starting point with
+    'grader-service --generate-config -f grader_service_config.py'."""
+    examples = """
+    grader-service -f grader_service_config.py      # serve
+    grader-service --generate-config -f config.py   # write a documented config file
+    grader-service upgrade-db -f config.py          # migrate the database
+    grader-service token alice --note 'CI export'   # issue an API token for alice
+    """
+
+    aliases = {
+        "f": "GraderService.config_file",
+        "config": "GraderService.config_file",
+        "host": "GraderService.service_host",
+        "port": "GraderService.service_port",
+        "log-level": "Application.log_level",
+        "db-url": "GraderService.db_url",
+    }
+    flags = {
+        "debug": ({"Application": {"log_level": 10}}, "Log at DEBUG level."),
+        "generate-config": (
+            {"GraderService": {"generate_config": True}},
+            "Write a documented configuration file to the -f path and exit.",
+        ),
+        "upgrade-db": (
+            {"GraderService": {"upgrade_db": True}},
+            "Upgrade the database schema at start-up if it is out of date.",
+        ),
+    }
+    subcommands = {
+        "upgrade-db": (UpgradeDB, UpgradeDB.description.splitlines()[0]),
+        "token": (NewToken, NewToken.description.splitlines()[0]),
+    }
+
+    @default("log_level")
+    def _log_level_default(self) -> int:
+        return 20  # INFO: operators expect to see start-up and requests
+
+    @default("log_format")
+    def _log_format_default(self) -> str:
+        return "[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s] %(message)s"
+
+    @default("log_datefmt")
+    def _log_datefmt_default(self) -> str:
+        return "%Y-%m-%d %H:%M:%S"
+
+    @default("classes")
+    def _classes_default(self) -> list[type]:
+        return [
+            GraderService,
+            CellTimeoutPolicy,
+            Authenticator,
+            JupyterHubAuthenticator,
+            StaticTokenAuthenticator,
+        ]
+
+    # -- configuration ----------------------------------------------------------------
+
+    config_file = Unicode(
+        "grader_service_config.py",
+        help="""The configuration file to load (``-f``).
+
+        A missing file is an error unless it is this default name.
+        """,
+    ).tag(config=True)
+
+    generate_config = Bool(
+        False, help="Write a documented configuration file to ``config_file`` and exit."
+    ).tag(config=True)
+
+    service_host = Unicode(
+        help="""Interface to listen on.
+
+        Default: ``$GRADER_HOST``, else the host of ``$JUPYTERHUB_SERVICE_URL`` (when
+        JupyterHub manages the service), else ``127.0.0.1``. Use ``0.0.0.0`` in a
+        container.
+
+        Example::
+
+            c.GraderService.service_host = "0.0.0.0"
+        """,
+    ).tag(config=True)
+
+    @default("service_host")
+    def _service_host_default(self) -> str:
+        if host := _env("GRADER_HOST"):
+            return host
+        if url := _env("JUPYTERHUB_SERVICE_URL"):
+            from urllib.parse import urlparse
+
+            return urlparse(url).hostname or "127.0.0.1"
+        return "127.0.0.1"
+
+    service_port = Integer(
+        help="""Port to listen on (0 picks a free port and logs it).
+
+        Default: ``$GRADER_PORT``, else the port of ``$JUPYTERHUB_SERVICE_URL``, else 4010.
+        """,
+    ).tag(config=True)
+
+    @default("service_port")
+    def _service_port_default(self) -> int:
+        if port := _env("GRADER_PORT"):
+            return int(port)
+        if url := _env("JUPYTERHUB_SERVICE_URL"):
+            from urllib.parse import urlparse
+
+            return urlparse(url).port or 4010
+        return 4010
+
+    base_url_path = Unicode(
+        help="""URL prefix of every route; the REST API lives under ``{base}api/`` and git
+        under ``{base}git/``.
+
+        Default: ``$GRADER_BASE_URL``, else ``$JUPYTERHUB_SERVICE_PREFIX``, else
+        ``/services/grader/`` (where JupyterHub exposes a service named ``grader``).
+        """,
+    ).tag(config=True)
+
+    @default("base_url_path")
+    def _base_url_path_default(self) -> str:
+        return _env("GRADER_BASE_URL", "JUPYTERHUB_SERVICE_PREFIX") or "/services/grader/"
+
+    @validate("base_url_path")
+    def _slashes(self, proposal: dict[str, str]) -> str:
+        return "/" + proposal["value"].strip("/") + "/" if proposal["value"].strip("/") else "/"
+
+    grader_service_dir = Unicode(
+        help="""Directory of the service's data: git repositories, job directories and,
+        by default, the SQLite database. Created with mode 0700.
+
+        Default: ``$GRADER_SERVICE_DIRECTORY``, else ``./grader_service_data``.
+        """,
+    ).tag(config=True)
+
+    @default("grader_service_dir")
+    def _grader_service_dir_default(self) -> str:
+        return _env("GRADER_SERVICE_DIRECTORY") or str(Path.cwd() / "grader_service_data")
+
+    @validate("grader_service_dir")
+    def _absolute_dir(self, proposal: dict[str, str]) -> str:
+        return str(Path(proposal["value"]).expanduser().resolve())
+
+    db_url = Unicode(
+        help="""Database URL (SQLAlchemy syntax).
+
+        Default: ``$GRADER_DB_URL``, else a SQLite file ``grader.sqlite`` in
+        ``grader_service_dir``. Use PostgreSQL in production and whenever more than one
+        replica runs; plain ``sqlite://`` and ``postgresql://`` URLs are switched to their
+        asyncio drivers (aiosqlite, asyncpg) automatically.
+
+        Example::
+
+            c.GraderService.db_url = "postgresql+asyncpg://grader:secret@db:5432/grader"
+        """,
+    ).tag(config=True)
+
+    @default("db_url")
+    def _db_url_default(self) -> str:
+        return _env("GRADER_DB_URL") or f"sqlite:///{Path(self.grader_service_dir) / 'grader.sqlite'}"
+
+    upgrade_db = Bool(
+        False,
+        help="""Upgrade an out-of-date database schema at start-up instead of refusing to
+        start. SQLite files are backed up first. Without it, run
+        ``grader-service upgrade-db -f <config>`` after backing up.
+        """,
+    ).tag(config=True)
+
+    authenticator_class = Type(
+        klass=Authenticator,
+        help="""How API tokens are checked.
+
+        Default: ``grader_service.auth.JupyterHubAuthenticator`` when
+        ``$JUPYTERHUB_API_URL`` is set (the usual deployment), otherwise
+        ``grader_service.auth.StaticTokenAuthenticator`` (development only).
+        """,
+    ).tag(config=True)
+
+    @default("authenticator_class")
+    def _authenticator_class_default(self) -> type[Authenticator]:
+        if _env("JUPYTERHUB_API_URL"):
+            return JupyterHubAuthenticator
+        return StaticTokenAuthenticator
+
+    load_roles = Dict(
+        help="""Lectures and roles to create at start-up.
+
+        Lecture code -> list of ``{"role": "student"|"tutor"|"instructor", "members":
+        [username | {"username": ..., "display_name": ...}]}``. Roles granted here are
+        revoked when their user is removed from this setting; roles from JupyterHub
+        groups or the API are not touched.
+
+        Example::
+
+            c.GraderService.load_roles = {
+                "lect1": [{"role": "instructor", "members": ["alice"]},
+                          {"role": "student", "members": ["bob", "carol"]}],
+            }
+        """,
+    ).tag(config=True)
+
+    shutdown_timeout = Float(
+        10.0,
+        help="""Seconds to let requests in flight finish after SIGTERM/SIGINT before the
+        remaining connections are closed. Keep it below Kubernetes'
+        ``terminationGracePeriodSeconds``.""",
+    ).tag(config=True)
+
+    max_body_size = Integer(
+        100 * 1024 * 1024,
+        help="Largest request body in bytes (git pushes of large notebooks need room).",
+    ).tag(config=True)
+
+    trust_xheaders = Bool(
+        False,
+        help="""Trust ``X-Forwarded-For``/``X-Real-Ip`` and ``X-Scheme`` from a reverse proxy
+        (JupyterHub's proxy or an ingress) for logging client addresses.""",
+    ).tag(config=True)
+
+    extra_log_file = Unicode(
+        "", help="Also append the log to this file (besides standard error)."
+    ).tag(config=True)
+
+    # -- state built by initialize() ------------------------------------------------
+
+    engine = Instance(AsyncEngine, allow_none=True, help="The database engine.")
+    session_factory = Instance(async_sessionmaker, allow_none=True, help="Sessions, one per request.")
+    authenticator = Instance(Authenticator, allow_none=True, help="The configured authenticator.")
+    cell_timeout_policy = Instance(CellTimeoutPolicy, allow_none=True, help="Cell timeout limits.")
+    tornado_app = Instance(TornadoApplication, allow_none=True, help="The tornado web application.")
+    http_server = Instance(HTTPServer, allow_none=True, help="The HTTP server.")
+    bound_port = Integer(0, help="The port actually listened on (after start).")
+
+    @catch_config_error
+    async def initialize(self, argv: list[str] | None = None) -> None:  # type: ignore[override]
+        """Set everything up, one concern at a time, in dependency order."""
+        super().initialize(argv)
+        if self.subapp is not None or self.generate_config:
+            return
+        self.load_config_file(self.config_file)
+        self.init_logging()
+        self.init_data_dir()
+        self.init_db()
+        await self.init_schema()
+        self.init_authenticator()
+        self.init_grading_limits()
+        await self.init_roles()
+        self.init_tornado_app()
+
+    def load_config_file(self, filename: str, path: str | list[str] | None = None) -> None:  # type: ignore[override]
+        """Load ``filename``; only the default name may be missing."""
+        config_path = Path(filename).expanduser()
+        if not config_path.exists():
+            if filename != self.__class__.config_file.default_value:
+                self.log.critical("Config file %s does not exist.", config_path)
+                self.exit(1)
+            return
+        super().load_config_file(str(config_path.resolve()))
+
+    def init_logging(self) -> None:
+        """Route tornado's and SQLAlchemy's loggers through ours."""
+        import logging
+
+        self.log.propagate = False
+        for name in ("tornado.access", "tornado.application", "tornado.general", "alembic"):
+            logger = logging.getLogger(name)
+            logger.propagate = False
+            logger.setLevel(self.log.level)
+            for handler in self.log.handlers:
+                logger.addHandler(handler)
+        if self.extra_log_file:
+            file_handler = logging.FileHandler(self.extra_log_file)
+            file_handler.setFormatter(self.log.handlers[0].formatter if self.log.handlers else None)
+            self.log.addHandler(file_handler)
+        logging.getLogger("grader_service").parent = self.log  # type: ignore[assignment]
+
+    def init_data_dir(self) -> None:
+        """Create the data directory, private to the service's user."""
+        path = Path(self.grader_service_dir)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (path / "git").mkdir(mode=0o700, exist_ok=True)
+
+    def init_db(self) -> None:
+        """Create the engine and the session factory (nothing is queried yet)."""
+        self.log.info("Database: %s", redact_url(self.db_url))
+        self.engine = create_engine(self.db_url)
+        self.session_factory = new_session_factory(self.engine)
+
+    async def init_schema(self) -> None:
+        """Refuse to run on a schema this code does not match (see ``upgrade_db``)."""
+        assert self.engine is not None
+        try:
+            await ensure_schema(self.engine, upgrade=self.upgrade_db)
+        except SchemaError as e:
+            self.log.critical("%s", e)
+            await self.engine.dispose()
+            self.exit(1)
+
+    def init_authenticator(self) -> None:
+        """Instantiate the configured authenticator."""
+        self.authenticator = self.authenticator_class(parent=self, log=self.log)
+        if isinstance(self.authenticator, StaticTokenAuthenticator):
+            self.log.warning(
+                "Using StaticTokenAuthenticator: fine for development, never for production. "
+                "Set JUPYTERHUB_API_URL or c.GraderService.authenticator_class."
+            )
+
+    def init_grading_limits(self) -> None:
+        """Limits every executor shares (cell timeouts)."""
+        self.cell_timeout_policy = CellTimeoutPolicy(parent=self)
+
+    async def init_roles(self) -> None:
+        """Create the lectures and roles of ``load_roles``."""
+        assert self.session_factory is not None
+        try:
+            spec = parse_load_roles(self.load_roles)
+        except ValueError as e:
+            self.log.critical("Invalid c.GraderService.load_roles: %s", e)
+            self.exit(1)
+        async with self.session_factory() as session:
+            await apply_load_roles(session, spec)
+            await session.commit()
+
+    def init_tornado_app(self) -> None:
+        """Build the tornado application from the handlers' route tables."""
+        from .handlers.openapi import build_openapi
+
+        routes = handlers.default_handlers
+        url_specs: list[Any] = [
+            (route.pattern(self.base_url_path), route.handler, route.kwargs) for route in routes
+        ]
+        self.tornado_app = TornadoApplication(
+            url_specs,
+            default_handler_class=handlers.NotFoundHandler,
+            session_factory=self.session_factory,
+            identity_resolver=IdentityResolver(self.authenticator),  # type: ignore[arg-type]
+            grader_app=self,
+            background_tasks=set(),
+            inflight=InflightRequests(),
+            openapi=build_openapi(routes, self.base_url_path),
+            log_function=self._log_request,
+            serve_traceback=False,
+        )
+
+    def _log_request(self, handler: RequestHandler) -> None:
+        """One access-log line per request; health checks only at debug level."""
+        status = handler.get_status()
+        duration_ms = 1000.0 * handler.request.request_time()
+        if status >= 500:
+            level = self.log.error
+        elif status >= 400:
+            level = self.log.warning
+        elif handler.request.path.endswith("/api/health"):
+            level = self.log.debug
+        else:
+            level = self.log.info
+        user = getattr(handler, "current_user", None)
+        level(
+            "%d %s %s (%s@%s) %.1fms",
+            status,
+            handler.request.method,
+            handler.request.path,
+            getattr(user, "name", "-"),
+            handler.request.remote_ip,
+            duration_ms,
+        )
+
+    # -- running -----------------------------------------------------------------------
+
+    async def start(self) -> None:  # type: ignore[override]
+        """Serve until SIGTERM or SIGINT, then stop gracefully."""
+        if self.subapp is not None:
+            result = self.subapp.start()
+            if isinstance(result, Awaitable):
+                await result
+            return
+        if self.generate_config:
+            self.write_config_file()
+            return
+        assert self.tornado_app is not None
+        self.http_server = HTTPServer(
+            self.tornado_app, xheaders=self.trust_xheaders, max_body_size=self.max_body_size
+        )
+        sockets = bind_sockets(self.service_port, self.service_host)
+        self.bound_port = sockets[0].getsockname()[1]
+        self.http_server.add_sockets(sockets)
+        self._stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        self.log.info(
+            "grader-service %s is listening on http://%s:%d%s",
+            __version__,
+            self.service_host,
+            self.bound_port,
+            self.base_url_path,
+        )
+        await self._stopping.wait()
+        await self.stop()
+
+    def request_stop(self) -> None:
+        """Ask a running service to stop (what a signal does)."""
+        self._stopping.set()
+
+    async def stop(self) -> None:
+        """Stop accepting, let requests in flight finish (bounded), release resources."""
+        self.log.info("Stopping: no new connections; waiting up to %.0fs for requests", self.shutdown_timeout)
+        started = time.monotonic()
+        if self.http_server is not None and self.tornado_app is not None:
+            self.http_server.stop()
+            inflight: InflightRequests = self.tornado_app.settings["inflight"]
+            try:
+                await asyncio.wait_for(inflight.wait_idle(), self.shutdown_timeout)
+            except TimeoutError:
+                self.log.warning(
+                    "%d requests still running after %.0fs; closing them",
+                    inflight.count,
+                    self.shutdown_timeout,
+                )
+            # what is left are idle keep-alive connections
+            try:
+                await asyncio.wait_for(self.http_server.close_all_connections(), 1)
+            except TimeoutError:
+                pass
+        if self.tornado_app is not None:
+            pending = list(self.tornado_app.settings["background_tasks"])
+            if pending:
+                await asyncio.wait(pending, timeout=2)
+        if self.authenticator is not None:
+            await self.authenticator.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+        self.log.info("Stopped in %.2fs", time.monotonic() - started)
+
+    def write_config_file(self) -> None:
+        """Write the documented default configuration to ``config_file``."""
+        path = Path(self.config_file)
+        if path.exists():
+            self.log.critical("%s exists; remove it or choose another file with -f.", path)
+            self.exit(1)
+        path.write_text(self.generate_config_file())
+        print(f"Wrote the default configuration to {path}")
+
+    @classmethod
+    def launch_instance(cls, argv: list[str] | None = None, **kwargs: Any) -> None:
+        """Run the application in a fresh event loop (the console script's entry)."""
+        app = cls.instance(**kwargs)
+
+        async def launch() -> None:
+            await app.initialize(argv)
+            await app.start()
+
+        asyncio.run(launch())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console script ``grader-service``."""
+    GraderService.launch_instance(argv)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""HTTP handlers (tornado): one module per resource, each ending in ``default_handlers``."""
+
+from __future__ import annotations
+
+from . import lectures, openapi, root, users
+from .base import BaseHandler, NotFoundHandler
+from .routing import Route
+
+default_handlers: list[Route] = [
+    *root.default_handlers,
+    *openapi.default_handlers,
+    *lectures.default_handlers,
+    *users.default_handlers,
+]
+
+__all__ = ["BaseHandler", "NotFoundHandler", "Route", "default_handlers"]
