@@ -7,6 +7,7 @@ order they are set up; ``start()`` only serves and waits for a signal to stop.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -20,7 +21,19 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application as TornadoApplication
 from tornado.web import RequestHandler
-from traitlets import Bool, Dict, Float, Instance, Integer, List, Unicode, Type, default, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Instance,
+    Integer,
+    List,
+    Type,
+    Unicode,
+    default,
+    validate,
+)
 from traitlets.config import Application, catch_config_error
 
 from . import handlers
@@ -40,6 +53,12 @@ def _env(*names: str) -> str | None:
         if value := os.environ.get(name):
             return value
     return None
+
+
+def _with_slashes(path: str) -> str:
+    """``services/grader`` -> ``/services/grader/`` (routes are joined without checks)."""
+    inner = path.strip("/")
+    return f"/{inner}/" if inner else "/"
 
 
 class GraderService(Application):
@@ -83,17 +102,21 @@ class GraderService(Application):
         "token": (NewToken, NewToken.description.splitlines()[0]),
     }
 
-    @default("log_level")
-    def _log_level_default(self) -> int:
-        return 20  # INFO: operators expect to see start-up and requests
+    # Operators expect start-up and request lines: INFO, with timestamps.
+    log_level = Enum(
+        Application.log_level.values,
+        default_value=logging.INFO,
+        help="Log level: DEBUG, INFO, WARN, ERROR or CRITICAL (or 10..50).",
+    ).tag(config=True)
+    log_format = Unicode(
+        "[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s] %(message)s",
+        help="Format of log lines (Python logging syntax).",
+    ).tag(config=True)
+    log_datefmt = Unicode("%Y-%m-%d %H:%M:%S", help="Format of timestamps in the log.").tag(
+        config=True
+    )
 
-    @default("log_format")
-    def _log_format_default(self) -> str:
-        return "[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s] %(message)s"
-
-    @default("log_datefmt")
-    def _log_datefmt_default(self) -> str:
-        return "%Y-%m-%d %H:%M:%S"
+    classes = List(help="Configurable classes listed by --help-all and --generate-config.")
 
     @default("classes")
     def _classes_default(self) -> list[type]:
@@ -120,6 +143,7 @@ class GraderService(Application):
     ).tag(config=True)
 
     service_host = Unicode(
+        "127.0.0.1",
         help="""Interface to listen on.
 
         Default: ``$GRADER_HOST``, else the host of ``$JUPYTERHUB_SERVICE_URL`` (when
@@ -143,6 +167,7 @@ class GraderService(Application):
         return "127.0.0.1"
 
     service_port = Integer(
+        4010,
         help="""Port to listen on (0 picks a free port and logs it).
 
         Default: ``$GRADER_PORT``, else the port of ``$JUPYTERHUB_SERVICE_URL``, else 4010.
@@ -160,6 +185,7 @@ class GraderService(Application):
         return 4010
 
     base_url_path = Unicode(
+        "/services/grader/",
         help="""URL prefix of every route; the REST API lives under ``{base}api/`` and git
         under ``{base}git/``.
 
@@ -170,13 +196,16 @@ class GraderService(Application):
 
     @default("base_url_path")
     def _base_url_path_default(self) -> str:
-        return _env("GRADER_BASE_URL", "JUPYTERHUB_SERVICE_PREFIX") or "/services/grader/"
+        return _with_slashes(
+            _env("GRADER_BASE_URL", "JUPYTERHUB_SERVICE_PREFIX") or "/services/grader/"
+        )
 
     @validate("base_url_path")
     def _slashes(self, proposal: dict[str, str]) -> str:
-        return "/" + proposal["value"].strip("/") + "/" if proposal["value"].strip("/") else "/"
+        return _with_slashes(proposal["value"])
 
     grader_service_dir = Unicode(
+        "grader_service_data",
         help="""Directory of the service's data: git repositories, job directories and,
         by default, the SQLite database. Created with mode 0700.
 
@@ -219,6 +248,7 @@ class GraderService(Application):
     ).tag(config=True)
 
     authenticator_class = Type(
+        default_value=JupyterHubAuthenticator,
         klass=Authenticator,
         help="""How API tokens are checked.
 
@@ -311,8 +341,6 @@ class GraderService(Application):
 
     def init_logging(self) -> None:
         """Route tornado's and SQLAlchemy's loggers through ours."""
-        import logging
-
         self.log.propagate = False
         for name in ("tornado.access", "tornado.application", "tornado.general", "alembic"):
             logger = logging.getLogger(name)
@@ -429,6 +457,12 @@ class GraderService(Application):
         if self.generate_config:
             self.write_config_file()
             return
+        await self.serve()
+        await self._stopping.wait()
+        await self.stop()
+
+    async def serve(self) -> None:
+        """Listen and install the signal handlers; returns once the port is bound."""
         assert self.tornado_app is not None
         self.http_server = HTTPServer(
             self.tornado_app, xheaders=self.trust_xheaders, max_body_size=self.max_body_size
@@ -447,8 +481,6 @@ class GraderService(Application):
             self.bound_port,
             self.base_url_path,
         )
-        await self._stopping.wait()
-        await self.stop()
 
     def request_stop(self) -> None:
         """Ask a running service to stop (what a signal does)."""
@@ -456,6 +488,9 @@ class GraderService(Application):
 
     async def stop(self) -> None:
         """Stop accepting, let requests in flight finish (bounded), release resources."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
         self.log.info("Stopping: no new connections; waiting up to %.0fs for requests", self.shutdown_timeout)
         started = time.monotonic()
         if self.http_server is not None and self.tornado_app is not None:

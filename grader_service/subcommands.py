@@ -28,7 +28,11 @@ class _Subcommand(Application):
     def service(self) -> GraderService:
         """The parent GraderService, with its config file loaded."""
         parent: Any = self.parent
+        # Options were parsed by this subcommand; hand them to the service, load the
+        # config file they name, then re-apply them so the command line wins.
+        parent.update_config(self.cli_config)
         parent.load_config_file(parent.config_file)
+        parent.update_config(self.cli_config)
         return parent  # type: ignore[no-any-return]
 
 

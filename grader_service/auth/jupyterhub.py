@@ -31,6 +31,7 @@ class JupyterHubAuthenticator(Authenticator):
     """
 
     hub_api_url = Unicode(
+        "http://127.0.0.1:8081/hub/api",
         help="""URL of the JupyterHub API, e.g. ``http://127.0.0.1:8081/hub/api``.
 
         Default: ``$JUPYTERHUB_API_URL`` (set by JupyterHub for managed services).
@@ -55,6 +56,7 @@ class JupyterHubAuthenticator(Authenticator):
         return os.environ.get("JUPYTERHUB_API_TOKEN", "")
 
     service_name = Unicode(
+        "grader",
         help="""The name of this service in JupyterHub's ``services`` list.
 
         Default: ``$JUPYTERHUB_SERVICE_NAME``, else ``grader``.
