@@ -33,7 +33,7 @@ class _Subcommand(Application):
         parent.update_config(self.cli_config)
         parent.load_config_file(parent.config_file)
         parent.update_config(self.cli_config)
-        return parent  # type: ignore[no-any-return]
+        return parent
 
 
 class UpgradeDB(_Subcommand):
@@ -126,4 +126,3 @@ class NewToken(_Subcommand):
             self.log.critical("%s", e)
             self.exit(1)
         print(token)
-

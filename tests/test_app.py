@@ -64,11 +64,17 @@ async def run(tmp_path: Path) -> AsyncIterator[object]:
     procs: list[asyncio.subprocess.Process] = []
 
     async def start(*args: str, env: dict[str, str] | None = None) -> ServiceProcess:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER_", "JUPYTERHUB_"))}
+        full_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("GRADER_", "JUPYTERHUB_"))
+        }
         full_env.update(env or {})
         proc = await asyncio.create_subprocess_exec(
-            *COMMAND, *args, cwd=tmp_path, env=full_env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            *COMMAND,
+            *args,
+            cwd=tmp_path,
+            env=full_env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         procs.append(proc)
         return ServiceProcess(proc)
@@ -107,7 +113,9 @@ def write_config(path: Path, db_url: str, **extra: str) -> Path:
     return path
 
 
-async def test_serves_from_config_file_and_stops_on_sigterm(run, tmp_path: Path, db_url: str) -> None:
+async def test_serves_from_config_file_and_stops_on_sigterm(
+    run, tmp_path: Path, db_url: str
+) -> None:
     config = write_config(tmp_path / "grader_service_config.py", db_url)
     service = await run("-f", str(config))
     url = await service.wait_listening()
@@ -152,7 +160,11 @@ async def test_generated_config_is_documented_and_loads_back(run, tmp_path: Path
 async def test_environment_overrides_for_containers(run, tmp_path: Path) -> None:
     data = tmp_path / "from-env"
     service = await run(
-        env={"GRADER_SERVICE_DIRECTORY": str(data), "GRADER_PORT": "0", "GRADER_BASE_URL": "/grader"}
+        env={
+            "GRADER_SERVICE_DIRECTORY": str(data),
+            "GRADER_PORT": "0",
+            "GRADER_BASE_URL": "/grader",
+        }
     )
     url = await service.wait_listening()
     assert url.endswith("/grader/")
@@ -182,7 +194,9 @@ async def _old_database_with_a_lecture(db_url: str) -> None:
 
 async def test_refuses_old_schema_until_upgraded(run, tmp_path: Path, db_url: str) -> None:
     await _old_database_with_a_lecture(db_url)
-    config = write_config(tmp_path / "config.py", db_url, **{"Authenticator.admin_users": "{'alice'}"})
+    config = write_config(
+        tmp_path / "config.py", db_url, **{"Authenticator.admin_users": "{'alice'}"}
+    )
     service = await run("-f", str(config))
     code, log = await service.finish()
     assert code == 1
@@ -218,5 +232,5 @@ async def test_issued_token_authenticates(run, tmp_path: Path, db_url: str) -> N
     url = await service.wait_listening()
     code, perms = await fetch_json(url + "api/permissions", token=token)
     assert (code, perms) == (200, [])
-    code, body = await fetch_json(url + "api/permissions", token=token[:-1] + "x")
+    code, _ = await fetch_json(url + "api/permissions", token=token[:-1] + "x")
     assert code == 401

@@ -41,11 +41,17 @@ async def test_unknown_lecture_and_forbidden(api: ApiClient) -> None:
 
 
 async def test_malformed_json_and_wrong_types(api: ApiClient) -> None:
-    assert_error(await api.post("lectures", user="admin", raw_body="{not json"), 400, "not valid JSON")
+    assert_error(
+        await api.post("lectures", user="admin", raw_body="{not json"), 400, "not valid JSON"
+    )
     assert_error(await api.post("lectures", user="admin"), 400, "JSON request body is required")
     assert_error(await api.post("lectures", user="admin", body=[1, 2]), 400, "body")
     assert_error(await api.post("lectures", user="admin", body={"code": 12}), 400, "body.code")
-    assert_error(await api.post("lectures", user="admin", body={"name": "x"}), 400, "body.code: Field required")
+    assert_error(
+        await api.post("lectures", user="admin", body={"name": "x"}),
+        400,
+        "body.code: Field required",
+    )
     assert_error(
         await api.put("lectures/1", user="instructor", body={"complete": [1]}), 400, "body.complete"
     )
@@ -60,18 +66,24 @@ async def test_duplicate_code_conflict_leaves_nothing_behind(api: ApiClient) -> 
     r = await api.post("lectures", user="admin", body={"code": "dup"})
     assert r.status == 201
     # the upsert path updates instead of failing; a rename to nothing is still a 400
-    assert_error(await api.put(f"lectures/{r.json['id']}", user="admin", body={"name": "  "}), 400, "body.name")
+    assert_error(
+        await api.put(f"lectures/{r.json['id']}", user="admin", body={"name": "  "}),
+        400,
+        "body.name",
+    )
     r = await api.get(f"lectures/{r.json['id']}", user="admin")
     assert r.json["name"] == "dup"
 
 
-async def test_internal_errors_do_not_leak_details(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_internal_errors_do_not_leak_details(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def broken(self: LectureHandler, lecture_id: int) -> None:
         raise RuntimeError("secret internal detail /etc/passwd")
 
     monkeypatch.setattr(LectureHandler, "get", broken)
     r = await api.get("lectures/1", user="student")
-    body = assert_error(r, 500, "internal error")
+    assert_error(r, 500, "internal error")
     assert "secret" not in r.body.decode()
 
 
@@ -81,4 +93,6 @@ async def test_public_routes(api: ApiClient) -> None:
     r = await api.get("health")
     assert r.json == {"health": "OK", "database": "ok"}
     r = await api.get("config", user="student")
-    assert r.json["min_cell_timeout"] <= r.json["default_cell_timeout"] <= r.json["max_cell_timeout"]
+    assert (
+        r.json["min_cell_timeout"] <= r.json["default_cell_timeout"] <= r.json["max_cell_timeout"]
+    )

@@ -28,7 +28,9 @@ async def test_student_sees_only_own_lectures(api: ApiClient) -> None:
 
 
 async def test_admin_creates_and_instructor_updates(api: ApiClient) -> None:
-    r = await api.post("lectures", user="admin", body={"code": "ml-2026", "name": "Machine Learning"})
+    r = await api.post(
+        "lectures", user="admin", body={"code": "ml-2026", "name": "Machine Learning"}
+    )
     assert r.status == 201
     created = r.json
     assert created["code"] == "ml-2026" and created["complete"] is False
@@ -45,10 +47,16 @@ async def test_admin_creates_and_instructor_updates(api: ApiClient) -> None:
 async def test_invalid_lecture_bodies_name_the_field(api: ApiClient) -> None:
     body = assert_error(await api.post("lectures", user="admin", body={"code": "a/b"}), 400)
     assert "body.code" in body["message"]
-    body = assert_error(await api.post("lectures", user="admin", body={"code": "ok", "extra": 1}), 400)
+    body = assert_error(
+        await api.post("lectures", user="admin", body={"code": "ok", "extra": 1}), 400
+    )
     assert "body.extra" in body["message"]
     assert_error(await api.put("lectures/1", user="instructor", body={}), 400, "at least one")
-    assert_error(await api.put("lectures/1", user="instructor", body={"complete": "maybe"}), 400, "body.complete")
+    assert_error(
+        await api.put("lectures/1", user="instructor", body={"complete": "maybe"}),
+        400,
+        "body.complete",
+    )
 
 
 async def test_soft_delete_hides_and_post_restores(api: ApiClient) -> None:
@@ -85,7 +93,9 @@ async def test_instructor_manages_roles(api: ApiClient) -> None:
     r = await api.post(
         "lectures/1/roles",
         user="instructor",
-        body={"users": [{"username": "newbie", "role": "student"}, {"username": "tutor", "role": 2}]},
+        body={
+            "users": [{"username": "newbie", "role": "student"}, {"username": "tutor", "role": 2}]
+        },
     )
     assert r.status == 201
     roles = {(x["user"]["name"], x["role"], x["source"]) for x in r.json}
@@ -93,11 +103,17 @@ async def test_instructor_manages_roles(api: ApiClient) -> None:
     r = await api.get("permissions", user="tutor")
     assert r.json[0]["role"] == "instructor"
     assert_error(
-        await api.post("lectures/1/roles", user="instructor", body={"users": [{"username": "x", "role": "boss"}]}),
+        await api.post(
+            "lectures/1/roles",
+            user="instructor",
+            body={"users": [{"username": "x", "role": "boss"}]},
+        ),
         400,
         "body.users.0.role",
     )
-    assert_error(await api.delete("lectures/1/roles?usernames=newbie,ghost", user="instructor"), 404, "ghost")
+    assert_error(
+        await api.delete("lectures/1/roles?usernames=newbie,ghost", user="instructor"), 404, "ghost"
+    )
     assert (await api.delete("lectures/1/roles?usernames=newbie", user="instructor")).status == 204
     r = await api.get("lectures/1/roles", user="instructor")
     assert "newbie" not in {x["user"]["name"] for x in r.json}

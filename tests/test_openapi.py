@@ -10,6 +10,7 @@ from grader_service.handlers.openapi import VERBS
 from grader_service.handlers.routing import access_of, operation_of
 from tests.utils import ApiClient
 
+
 @pytest.mark.asyncio
 async def test_openapi_document_is_valid_and_complete(api: ApiClient) -> None:
     r = await api.get("openapi.json")
@@ -26,7 +27,9 @@ async def test_openapi_document_is_valid_and_complete(api: ApiClient) -> None:
     assert served == documented
     assert ("/api/lectures/{lecture_id}", "delete") in documented
     # every documented error response is the envelope
-    envelope = spec["paths"]["/api/lectures"]["post"]["responses"]["400"]["content"]["application/json"]
+    envelope = spec["paths"]["/api/lectures"]["post"]["responses"]["400"]["content"][
+        "application/json"
+    ]
     assert envelope["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
 
 
@@ -36,5 +39,9 @@ def test_every_verb_declares_access_and_docs() -> None:
             method = route.handler.__dict__.get(verb)
             if method is None:
                 continue
-            assert access_of(method) is not None, f"{route.handler.__name__}.{verb} lacks @authorize"
-            assert operation_of(method) is not None, f"{route.handler.__name__}.{verb} lacks @document"
+            assert access_of(method) is not None, (
+                f"{route.handler.__name__}.{verb} lacks @authorize"
+            )
+            assert operation_of(method) is not None, (
+                f"{route.handler.__name__}.{verb} lacks @document"
+            )

@@ -32,7 +32,9 @@ async def test_staff_look_up_members_only(api: ApiClient) -> None:
 
 async def test_user_roles_self_or_admin(api: ApiClient) -> None:
     r = await api.get("users/student/roles", user="student")
-    assert [(x["lecture_code"], x["role"], x["source"]) for x in r.json] == [("lect1", "student", "config")]
+    assert [(x["lecture_code"], x["role"], x["source"]) for x in r.json] == [
+        ("lect1", "student", "config")
+    ]
     assert_error(await api.get("users/student/roles", user="tutor"), 403)
     assert_error(await api.get("users/nobody/roles", user="admin"), 404)
 

@@ -70,7 +70,11 @@ class ApiClient:
         headers: dict[str, str] | None = None,
     ) -> Response:
         """``path`` is relative to ``{base}api/`` unless it starts with ``/``."""
-        url = self.base_url.rstrip("/") + path if path.startswith("/") else self.base_url + "api/" + path
+        url = (
+            self.base_url.rstrip("/") + path
+            if path.startswith("/")
+            else self.base_url + "api/" + path
+        )
         all_headers = dict(headers or {})
         if token is None and user is not None:
             token = self.tokens[user]
@@ -84,7 +88,11 @@ class ApiClient:
             payload = b""
         try:
             response: HTTPResponse = await self.http.fetch(
-                url, method=method, headers=all_headers, body=payload, allow_nonstandard_methods=True
+                url,
+                method=method,
+                headers=all_headers,
+                body=payload,
+                allow_nonstandard_methods=True,
             )
         except HTTPClientError as e:
             assert e.response is not None, e

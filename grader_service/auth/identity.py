@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..errors import Unauthorized
 from ..orm import ApiToken, RoleSource, User, hash_token, utcnow
 from .base import Authenticator
-from .roles import get_or_create_user, parse_group_roles, sync_roles
+from .roles import ensure_user, parse_group_roles, sync_roles
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class IdentityResolver:
         # retries against what the winner committed.
         for attempt in range(2):
             try:
-                user = await get_or_create_user(
+                user, changed = await ensure_user(
                     session, authenticated.name, authenticated.display_name
                 )
                 if (
@@ -60,8 +60,9 @@ class IdentityResolver:
                     wanted = parse_group_roles(
                         authenticated.groups, self.authenticator.group_role_separator
                     )
-                    await sync_roles(session, user, wanted, RoleSource.HUB)
-                await session.commit()
+                    changed |= await sync_roles(session, user, wanted, RoleSource.HUB)
+                if changed:
+                    await session.commit()
                 break
             except IntegrityError:
                 await session.rollback()

@@ -86,7 +86,9 @@ class JupyterHubAuthenticator(Authenticator):
         """,
     ).tag(config=True)
 
-    hub_auth = Instance(HubAuth, help="The JupyterHub HubAuth client (built from the traits above).")
+    hub_auth = Instance(
+        HubAuth, help="The JupyterHub HubAuth client (built from the traits above)."
+    )
 
     @default("hub_auth")
     def _hub_auth_default(self) -> HubAuth:

@@ -42,15 +42,26 @@ def parse_group_roles(groups: Iterable[str], separator: str = ":") -> dict[str, 
     return roles
 
 
-async def get_or_create_user(session: AsyncSession, name: str, display_name: str = "") -> User:
-    """The user row for ``name``, created on first sight; display name kept current."""
+async def ensure_user(
+    session: AsyncSession, name: str, display_name: str = ""
+) -> tuple[User, bool]:
+    """The user row for ``name`` (created on first sight, display name kept current) and
+    whether anything was written."""
     user = await session.scalar(select(User).where(User.name == name))
     if user is None:
         user = User(name=name, display_name=display_name or name)
         session.add(user)
         await session.flush()
-    elif display_name and user.display_name != display_name:
+        return user, True
+    if display_name and user.display_name != display_name:
         user.display_name = display_name
+        return user, True
+    return user, False
+
+
+async def get_or_create_user(session: AsyncSession, name: str, display_name: str = "") -> User:
+    """The user row for ``name``, created on first sight; display name kept current."""
+    user, _ = await ensure_user(session, name, display_name)
     return user
 
 
@@ -123,14 +134,19 @@ def parse_load_roles(spec: Mapping[str, Any]) -> dict[str, dict[str, tuple[Lectu
                 role = LectureRole(entry["role"])
             except ValueError:
                 choices = ", ".join(r.value for r in LectureRole)
-                raise ValueError(f"{where}: role {entry['role']!r} is not one of {choices}") from None
+                raise ValueError(
+                    f"{where}: role {entry['role']!r} is not one of {choices}"
+                ) from None
             for member in entry["members"]:
                 if isinstance(member, str):
                     members[member] = (role, "")
                 elif isinstance(member, Mapping) and isinstance(member.get("username"), str):
                     members[member["username"]] = (role, str(member.get("display_name", "")))
                 else:
-                    raise ValueError(f"{where}: member {member!r} must be a username or {{username, display_name}}")
+                    raise ValueError(
+                        f"{where}: member {member!r} must be a username "
+                        "or {{username, display_name}}"
+                    )
         result[code] = members
     return result
 

@@ -53,9 +53,7 @@ class LectureListHandler(BaseHandler):
         stmt = select(Lecture).order_by(Lecture.code)
         if not (self.is_admin and not query.instructor):
             roles = STAFF if query.instructor else tuple(LectureRole)
-            stmt = stmt.join(Role).where(
-                Role.user_id == self.current_user.id, Role.role.in_(roles)
-            )
+            stmt = stmt.join(Role).where(Role.user_id == self.current_user.id, Role.role.in_(roles))
         if not (self.is_admin and query.include_deleted):
             stmt = stmt.where(Lecture.deleted_at.is_(None))
         if query.complete is not None:
@@ -93,7 +91,9 @@ class LectureListHandler(BaseHandler):
                 )
             )
             if not self.is_admin and role != LectureRole.INSTRUCTOR:
-                raise Forbidden(f"A lecture with code {body.code!r} exists and you are not its instructor.")
+                raise Forbidden(
+                    f"A lecture with code {body.code!r} exists and you are not its instructor."
+                )
             if body.name is not None:
                 lecture.name = body.name
             lecture.complete = body.complete
@@ -184,11 +184,19 @@ class LectureHandler(BaseHandler):
 class LectureUsersHandler(BaseHandler):
     """``{base}api/lectures/{lecture_id}/users``."""
 
-    @document("Members of a lecture by role", response=LectureUsers, errors=[401, 403, 404], tags=["lectures"])
+    @document(
+        "Members of a lecture by role",
+        response=LectureUsers,
+        errors=[401, 403, 404],
+        tags=["lectures"],
+    )
     @authorize(*STAFF)
     async def get(self, lecture_id: int) -> None:
         rows = await self.db.execute(
-            select(Role.role, User).join(User).where(Role.lecture_id == lecture_id).order_by(User.name)
+            select(Role.role, User)
+            .join(User)
+            .where(Role.lecture_id == lecture_id)
+            .order_by(User.name)
         )
         members: dict[LectureRole, list[UserOut]] = {role: [] for role in LectureRole}
         for role, user in rows:
@@ -246,7 +254,12 @@ class LectureRolesHandler(BaseHandler):
             role = await self.db.get(Role, (user.id, lecture_id))
             if role is None:
                 self.db.add(
-                    Role(user_id=user.id, lecture_id=lecture_id, role=grant.role, source=RoleSource.API)
+                    Role(
+                        user_id=user.id,
+                        lecture_id=lecture_id,
+                        role=grant.role,
+                        source=RoleSource.API,
+                    )
                 )
             else:
                 role.role, role.source = grant.role, RoleSource.API
@@ -270,7 +283,9 @@ class LectureRolesHandler(BaseHandler):
         if missing:
             raise NotFound(f"Unknown users: {', '.join(missing)}")
         await self.db.execute(
-            delete(Role).where(Role.lecture_id == lecture_id, Role.user_id.in_([u.id for u in users]))
+            delete(Role).where(
+                Role.lecture_id == lecture_id, Role.user_id.in_([u.id for u in users])
+            )
         )
         await self.db.commit()
         for user in users:

@@ -27,7 +27,11 @@ class _Schemas:
         schema = TypeAdapter(annotation).json_schema(ref_template=_REF, mode="serialization")
         self.components.update(schema.pop("$defs", {}))
         title = schema.get("title")
-        if schema.get("type") == "object" and title and getattr(annotation, "__name__", None) == title:
+        if (
+            schema.get("type") == "object"
+            and title
+            and getattr(annotation, "__name__", None) == title
+        ):
             self.components[title] = schema
             return {"$ref": _REF.format(model=title)}
         return schema
@@ -74,7 +78,9 @@ def build_openapi(routes: Sequence[Route], server_url: str) -> dict[str, Any]:
                             "in": "query",
                             "required": name in required,
                             "description": prop.get("description", ""),
-                            "schema": {k: v for k, v in prop.items() if k not in ("title", "description")},
+                            "schema": {
+                                k: v for k, v in prop.items() if k not in ("title", "description")
+                            },
                         }
                     )
             op: dict[str, Any] = {
@@ -94,7 +100,9 @@ def build_openapi(routes: Sequence[Route], server_url: str) -> dict[str, Any]:
                 }
             success: dict[str, Any] = {"description": HTTPStatus(operation.status).phrase}
             if operation.response is not None:
-                success["content"] = {operation.content_type: {"schema": schemas.ref(operation.response)}}
+                success["content"] = {
+                    operation.content_type: {"schema": schemas.ref(operation.response)}
+                }
             op["responses"][str(operation.status)] = success
             errors = set(operation.errors) | {500}
             if access is None or not access.public:
@@ -124,7 +132,8 @@ def build_openapi(routes: Sequence[Route], server_url: str) -> dict[str, Any]:
                     "type": "apiKey",
                     "in": "header",
                     "name": "Authorization",
-                    "description": "'token <JupyterHub API token>' (Bearer and Basic with the token as password also work).",
+                    "description": "'token <JupyterHub API token>' (Bearer, and Basic with the "
+                    "token as password, also work).",
                 }
             },
         },

@@ -24,7 +24,9 @@ class VersionHandler(BaseHandler):
 class HealthHandler(BaseHandler):
     """``GET {base}api/health``: for load balancers and Kubernetes probes."""
 
-    @document("Health check (queries the database)", response=Health, errors=[503], tags=["service"])
+    @document(
+        "Health check (queries the database)", response=Health, errors=[503], tags=["service"]
+    )
     @authorize(public=True)
     async def get(self) -> None:
         try:
@@ -38,7 +40,9 @@ class HealthHandler(BaseHandler):
 class ConfigHandler(BaseHandler):
     """``GET {base}api/config``: settings the JupyterLab extension shows."""
 
-    @document("Client-relevant service settings", response=ServiceConfig, errors=[401], tags=["service"])
+    @document(
+        "Client-relevant service settings", response=ServiceConfig, errors=[401], tags=["service"]
+    )
     @authorize()
     async def get(self) -> None:
         policy = self.grader_app.cell_timeout_policy
@@ -55,7 +59,9 @@ class ConfigHandler(BaseHandler):
 class PermissionsHandler(BaseHandler):
     """``GET {base}api/permissions``: the caller's role in every live lecture."""
 
-    @document("Your roles in all lectures", response=list[Permission], errors=[401], tags=["service"])
+    @document(
+        "Your roles in all lectures", response=list[Permission], errors=[401], tags=["service"]
+    )
     @authorize()
     async def get(self) -> None:
         assert self.current_user is not None

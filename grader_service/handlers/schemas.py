@@ -57,7 +57,9 @@ class Permission(BaseModel):
     lecture_id: int
     lecture_code: str
     role: LectureRole
-    scope: int = Field(description="Grader Service's integer role: student=0, tutor=1, instructor=2.")
+    scope: int = Field(
+        description="Grader Service's integer role: student=0, tutor=1, instructor=2."
+    )
 
 
 LectureCode = Annotated[str, StringConstraints(pattern=LECTURE_CODE_PATTERN)]
@@ -93,7 +95,9 @@ class LectureCreate(Strict):
     """Create a lecture, or (for its instructors and admins) restore and update one."""
 
     code: LectureCode = Field(description="Stable identifier, the prefix of its hub groups.")
-    name: LectureName | None = Field(default=None, description="Display name; defaults to the code.")
+    name: LectureName | None = Field(
+        default=None, description="Display name; defaults to the code."
+    )
     complete: bool = False
 
 
@@ -113,9 +117,15 @@ class LectureUpdate(Strict):
 class LectureListQuery(Strict):
     """Filters of the lecture list."""
 
-    complete: bool | None = Field(default=None, description="Only complete (true) or running (false) lectures.")
-    instructor: bool = Field(default=False, description="Only lectures where you are tutor or instructor.")
-    include_deleted: bool = Field(default=False, description="Admins: include soft-deleted lectures.")
+    complete: bool | None = Field(
+        default=None, description="Only complete (true) or running (false) lectures."
+    )
+    instructor: bool = Field(
+        default=False, description="Only lectures where you are tutor or instructor."
+    )
+    include_deleted: bool = Field(
+        default=False, description="Admins: include soft-deleted lectures."
+    )
 
 
 class DeleteQuery(Strict):

@@ -50,13 +50,21 @@ class UserHandler(BaseHandler):
                 )
             )
             is_member = await self.db.scalar(
-                select(Role.role).where(Role.user_id == user_id, Role.lecture_id == query.lecture_id)
+                select(Role.role).where(
+                    Role.user_id == user_id, Role.lecture_id == query.lecture_id
+                )
             )
             if my_role not in (LectureRole.TUTOR, LectureRole.INSTRUCTOR) or is_member is None:
                 raise Forbidden("You may only look up members of lectures you teach.")
         self.write_json(UserOut.of(await self._user(user_id)))
 
-    @document("Change a user's display name", body=UserUpdate, response=UserOut, errors=[400, 401, 403, 404], tags=["users"])
+    @document(
+        "Change a user's display name",
+        body=UserUpdate,
+        response=UserOut,
+        errors=[400, 401, 403, 404],
+        tags=["users"],
+    )
     @authorize(admin_only=True)
     async def put(self, user_id: int) -> None:
         body = self.parse_body(UserUpdate)
@@ -84,7 +92,12 @@ class UserHandler(BaseHandler):
 class UserRolesHandler(BaseHandler):
     """``{base}api/users/{username}/roles``."""
 
-    @document("A user's roles in all lectures (admins, or yourself)", response=list[RoleOut], errors=[401, 403, 404], tags=["users"])
+    @document(
+        "A user's roles in all lectures (admins, or yourself)",
+        response=list[RoleOut],
+        errors=[401, 403, 404],
+        tags=["users"],
+    )
     @authorize()
     async def get(self, username: str) -> None:
         admin_or_self(self, username)
@@ -92,7 +105,10 @@ class UserRolesHandler(BaseHandler):
         if user is None:
             raise NotFound(f"User {username!r} does not exist.")
         rows = await self.db.execute(
-            select(Role, Lecture.code).join(Lecture).where(Role.user_id == user.id).order_by(Lecture.code)
+            select(Role, Lecture.code)
+            .join(Lecture)
+            .where(Role.user_id == user.id)
+            .order_by(Lecture.code)
         )
         self.write_json(
             [

@@ -73,9 +73,7 @@ class Assignment(TimestampMixin, Base):
         str_enum(AssignmentStatus, "assignment_status"), default=AssignmentStatus.CREATED
     )
     points: Mapped[float] = mapped_column(default=0.0)
-    settings: Mapped[AssignmentSettings] = mapped_column(
-        SettingsType(), default=AssignmentSettings
-    )
+    settings: Mapped[AssignmentSettings] = mapped_column(SettingsType(), default=AssignmentSettings)
     # The assignment's gradebook (reference/grader-service.md §6), written by the
     # service's own release step, never uploaded by clients.
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

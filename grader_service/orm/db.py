@@ -23,7 +23,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +96,9 @@ def alembic_config(db_url: str | URL) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     # ConfigParser interpolation would choke on "%" in passwords.
-    cfg.set_main_option("sqlalchemy.url", async_db_url(db_url).render_as_string(False).replace("%", "%%"))
+    cfg.set_main_option(
+        "sqlalchemy.url", async_db_url(db_url).render_as_string(False).replace("%", "%%")
+    )
     return cfg
 
 

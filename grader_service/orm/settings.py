@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Annotated, Any
 
 from pydantic import (
@@ -43,9 +44,7 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware_utc)]
 
 ISODuration = Annotated[
     timedelta,
-    PlainSerializer(
-        lambda d: _iso_duration(d), return_type=str, when_used="json-unless-none"
-    ),
+    PlainSerializer(lambda d: _iso_duration(d), return_type=str, when_used="json-unless-none"),
 ]
 
 
@@ -93,7 +92,9 @@ class AssignmentSettings(BaseModel):
         "and strictly decreasing scaling.",
     )
     max_submissions: int | None = Field(
-        default=None, ge=1, description="Maximum number of submissions per student; null = no limit."
+        default=None,
+        ge=1,
+        description="Maximum number of submissions per student; null = no limit.",
     )
     allowed_files: list[str] = Field(
         default_factory=list,
@@ -114,7 +115,7 @@ class AssignmentSettings(BaseModel):
         periods = self.late_submission
         if periods and self.deadline is None:
             raise ValueError("late_submission periods need a deadline")
-        for earlier, later in zip(periods, periods[1:], strict=False):
+        for earlier, later in pairwise(periods):
             if later.period <= earlier.period:
                 raise ValueError("late_submission periods must have strictly increasing durations")
             if later.scaling >= earlier.scaling:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow, str_enum
+from .base import Base, str_enum, utcnow
 
 if TYPE_CHECKING:
     from .assignment import Assignment
@@ -50,9 +50,7 @@ class Submission(Base):
     __table_args__ = (Index("ix_submissions_assignment_id_user_id", "assignment_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(
-        ForeignKey("assignments.id", ondelete="CASCADE")
-    )
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     commit_hash: Mapped[str] = mapped_column(String(64))

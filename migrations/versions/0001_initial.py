@@ -25,8 +25,12 @@ def _checked(table: str, column: str, *values: str) -> sa.Enum:
 
 def _timestamps() -> list[sa.Column]:
     return [
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
     ]
 
 
@@ -55,11 +59,21 @@ def upgrade() -> None:
         "roles",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("lecture_id", sa.Integer(), nullable=False),
-        sa.Column("role", _checked("roles", "lecture_role", "student", "tutor", "instructor"), nullable=False),
-        sa.Column("source", _checked("roles", "role_source", "hub", "config", "api"), nullable=False),
+        sa.Column(
+            "role",
+            _checked("roles", "lecture_role", "student", "tutor", "instructor"),
+            nullable=False,
+        ),
+        sa.Column(
+            "source", _checked("roles", "role_source", "hub", "config", "api"), nullable=False
+        ),
         *_timestamps(),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_roles_user_id_users", ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["lecture_id"], ["lectures.id"], name="fk_roles_lecture_id_lectures", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_roles_user_id_users", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["lecture_id"], ["lectures.id"], name="fk_roles_lecture_id_lectures", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("user_id", "lecture_id", name="pk_roles"),
     )
     op.create_index("ix_roles_lecture_id", "roles", ["lecture_id"])
@@ -70,7 +84,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column(
             "status",
-            _checked("assignments", "assignment_status", "created", "pushed", "released", "complete"),
+            _checked(
+                "assignments", "assignment_status", "created", "pushed", "released", "complete"
+            ),
             nullable=False,
         ),
         sa.Column("points", sa.Float(), nullable=False),
@@ -79,7 +95,10 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         *_timestamps(),
         sa.ForeignKeyConstraint(
-            ["lecture_id"], ["lectures.id"], name="fk_assignments_lecture_id_lectures", ondelete="CASCADE"
+            ["lecture_id"],
+            ["lectures.id"],
+            name="fk_assignments_lecture_id_lectures",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_assignments"),
     )
@@ -101,12 +120,21 @@ def upgrade() -> None:
         sa.Column("commit_hash", sa.String(64), nullable=False),
         sa.Column(
             "auto_status",
-            _checked("submissions", "auto_status", "not_graded", "pending", "automatically_graded", "grading_failed"),
+            _checked(
+                "submissions",
+                "auto_status",
+                "not_graded",
+                "pending",
+                "automatically_graded",
+                "grading_failed",
+            ),
             nullable=False,
         ),
         sa.Column(
             "manual_status",
-            _checked("submissions", "manual_status", "not_graded", "being_edited", "manually_graded"),
+            _checked(
+                "submissions", "manual_status", "not_graded", "being_edited", "manually_graded"
+            ),
             nullable=False,
         ),
         sa.Column(
@@ -129,12 +157,19 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["assignment_id"], ["assignments.id"], name="fk_submissions_assignment_id_assignments", ondelete="CASCADE"
+            ["assignment_id"],
+            ["assignments.id"],
+            name="fk_submissions_assignment_id_assignments",
+            ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_submissions_user_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_submissions_user_id_users", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_submissions"),
     )
-    op.create_index("ix_submissions_assignment_id_user_id", "submissions", ["assignment_id", "user_id"])
+    op.create_index(
+        "ix_submissions_assignment_id_user_id", "submissions", ["assignment_id", "user_id"]
+    )
     op.create_index("ix_submissions_user_id", "submissions", ["user_id"])
     op.create_table(
         "submission_properties",

@@ -29,10 +29,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("submission_id", sa.Integer(), nullable=False),
         sa.Column("lecture_id", sa.Integer(), nullable=False),
-        sa.Column("kind", _checked("grading_jobs", "job_kind", "autograde", "feedback"), nullable=False),
+        sa.Column(
+            "kind", _checked("grading_jobs", "job_kind", "autograde", "feedback"), nullable=False
+        ),
         sa.Column(
             "state",
-            _checked("grading_jobs", "job_state", "queued", "running", "succeeded", "failed", "cancelled"),
+            _checked(
+                "grading_jobs", "job_state", "queued", "running", "succeeded", "failed", "cancelled"
+            ),
             nullable=False,
         ),
         sa.Column("priority", sa.Integer(), nullable=False),
@@ -48,15 +52,23 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["submission_id"], ["submissions.id"], name="fk_grading_jobs_submission_id_submissions", ondelete="CASCADE"
+            ["submission_id"],
+            ["submissions.id"],
+            name="fk_grading_jobs_submission_id_submissions",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["lecture_id"], ["lectures.id"], name="fk_grading_jobs_lecture_id_lectures", ondelete="CASCADE"
+            ["lecture_id"],
+            ["lectures.id"],
+            name="fk_grading_jobs_lecture_id_lectures",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_grading_jobs"),
     )
     op.create_index("ix_grading_jobs_submission_id", "grading_jobs", ["submission_id"])
-    op.create_index("ix_grading_jobs_state_priority", "grading_jobs", ["state", "priority", "available_at"])
+    op.create_index(
+        "ix_grading_jobs_state_priority", "grading_jobs", ["state", "priority", "available_at"]
+    )
     op.create_index(
         "uq_grading_jobs_submission_id_kind_active",
         "grading_jobs",
@@ -75,7 +87,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_api_tokens_user_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_api_tokens_user_id_users", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_api_tokens"),
         sa.UniqueConstraint("hashed", name="uq_api_tokens_hashed"),
     )
