@@ -43,9 +43,16 @@ from ._version import __version__
 from .auth import Authenticator, JupyterHubAuthenticator, StaticTokenAuthenticator
 from .auth.identity import IdentityResolver
 from .auth.roles import apply_load_roles, parse_load_roles
-from .autograding import CellTimeoutPolicy
+from .autograding import CellTimeoutPolicy, ImagePolicy
 from .handlers.base import InflightRequests
-from .orm.db import SchemaError, create_engine, ensure_schema, new_session_factory, redact_url
+from .orm.db import (
+    SchemaError,
+    create_engine,
+    ensure_schema,
+    is_sqlite,
+    new_session_factory,
+    redact_url,
+)
 from .subcommands import NewToken, UpgradeDB
 
 
@@ -127,6 +134,7 @@ class GraderService(Application):
         return [
             GraderService,
             CellTimeoutPolicy,
+            ImagePolicy,
             Authenticator,
             JupyterHubAuthenticator,
             StaticTokenAuthenticator,
@@ -317,6 +325,7 @@ class GraderService(Application):
     )
     authenticator = Instance(Authenticator, allow_none=True, help="The configured authenticator.")
     cell_timeout_policy = Instance(CellTimeoutPolicy, allow_none=True, help="Cell timeout limits.")
+    image_policy = Instance(ImagePolicy, allow_none=True, help="Allowed grading images.")
     tornado_app = Instance(TornadoApplication, allow_none=True, help="The tornado web application.")
     http_server = Instance(HTTPServer, allow_none=True, help="The HTTP server.")
     bound_port = Integer(0, help="The port actually listened on (after start).")
@@ -379,6 +388,12 @@ class GraderService(Application):
         self.log.info("Database: %s", redact_url(self.db_url))
         self.engine = create_engine(self.db_url)
         self.session_factory = new_session_factory(self.engine)
+        # SQLite has one writer at a time: writing requests take the lock when their
+        # transaction begins (see create_engine); PostgreSQL shares one engine.
+        self.write_engine = (
+            create_engine(self.db_url, immediate=True) if is_sqlite(self.engine) else self.engine
+        )
+        self.write_session_factory = new_session_factory(self.write_engine)
 
     async def init_schema(self) -> None:
         """Refuse to run on a schema this code does not match (see ``upgrade_db``)."""
@@ -400,8 +415,9 @@ class GraderService(Application):
             )
 
     def init_grading_limits(self) -> None:
-        """Limits every executor shares (cell timeouts)."""
+        """Limits every executor shares (cell timeouts, allowed images)."""
         self.cell_timeout_policy = CellTimeoutPolicy(parent=self)
+        self.image_policy = ImagePolicy(parent=self)
 
     async def init_roles(self) -> None:
         """Create the lectures and roles of ``load_roles``."""
@@ -427,6 +443,7 @@ class GraderService(Application):
             url_specs,
             default_handler_class=handlers.NotFoundHandler,
             session_factory=self.session_factory,
+            write_session_factory=self.write_session_factory,
             identity_resolver=IdentityResolver(self.authenticator),  # type: ignore[arg-type]
             grader_app=self,
             background_tasks=set(),
@@ -534,6 +551,8 @@ class GraderService(Application):
                 await asyncio.wait(pending, timeout=2)
         if self.authenticator is not None:
             await self.authenticator.close()
+        if self.write_engine is not None and self.write_engine is not self.engine:
+            await self.write_engine.dispose()
         if self.engine is not None:
             await self.engine.dispose()
         self.log.info("Stopped in %.2fs", time.monotonic() - started)

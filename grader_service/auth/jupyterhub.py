@@ -128,3 +128,14 @@ class JupyterHubAuthenticator(Authenticator):
             display_name=model.get("display_name") or "",
             groups=tuple(model.get("groups") or ()),
         )
+
+    async def close(self) -> None:
+        """Close the HTTP session HubAuth opened to the hub for this event loop."""
+        # JupyterHub >= 6 fetches through a shared aiohttp client, one per event loop; left
+        # open it leaks its connections and warns "Unclosed client session". (JupyterHub 5
+        # used Tornado's client, which needs no closing.)
+        try:
+            from jupyterhub.httpclient import JupyterHubHTTPClient
+        except ImportError:
+            return
+        await JupyterHubHTTPClient.loop_instance().close()

@@ -1,5 +1,5 @@
 """The grading concern: job queue, executors and their limits (no tornado here)."""
 
-from .limits import CellTimeoutPolicy
+from .limits import CellTimeoutPolicy, ImagePolicy
 
-__all__ = ["CellTimeoutPolicy"]
+__all__ = ["CellTimeoutPolicy", "ImagePolicy"]

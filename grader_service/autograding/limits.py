@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from traitlets import Integer, validate
+import fnmatch
+
+from traitlets import Integer, List, Unicode, validate
 from traitlets.config import Configurable
 
 
@@ -43,3 +45,30 @@ class CellTimeoutPolicy(Configurable):
         if requested is None:
             requested = self.default_cell_timeout
         return max(self.min_cell_timeout, min(self.max_cell_timeout, requested))
+
+
+class ImagePolicy(Configurable):
+    """Which container images assignments may choose for grading (container executors)."""
+
+    allowed_images = List(
+        Unicode(),
+        help="""Glob patterns of images instructors may set as an assignment's ``image``.
+
+        Empty (the default) means assignments cannot choose an image and the executor's
+        default is used. Example::
+
+            c.ImagePolicy.allowed_images = ["registry.example.org/grading/*"]
+        """,
+    ).tag(config=True)
+
+    def check(self, image: str) -> None:
+        """Raise ``ValueError`` with advice unless ``image`` is allowed."""
+        if not self.allowed_images:
+            raise ValueError(
+                "assignments may not choose a grading image here; ask your admin to list "
+                "allowed images in c.ImagePolicy.allowed_images"
+            )
+        if not any(fnmatch.fnmatchcase(image, pattern) for pattern in self.allowed_images):
+            raise ValueError(
+                f"image {image!r} is not allowed; allowed: {', '.join(self.allowed_images)}"
+            )

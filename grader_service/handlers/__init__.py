@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import lectures, openapi, root, users
+from . import assignments, grades, lectures, openapi, root, submissions, users
 from .base import BaseHandler, NotFoundHandler
 from .routing import Route
 
@@ -11,6 +11,9 @@ default_handlers: list[Route] = [
     *openapi.default_handlers,
     *lectures.default_handlers,
     *users.default_handlers,
+    *assignments.default_handlers,
+    *submissions.default_handlers,
+    *grades.default_handlers,
 ]
 
 __all__ = ["BaseHandler", "NotFoundHandler", "Route", "default_handlers"]

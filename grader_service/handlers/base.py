@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import csv
+import io
 import json
 import re
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import select
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tornado.web import HTTPError, RequestHandler
@@ -37,6 +39,13 @@ def format_validation_error(error: ValidationError, where: str) -> str:
         location = ".".join(str(part) for part in (where, *problem["loc"]))
         lines.append(f"{location}: {problem['msg']}")
     return "; ".join(lines)
+
+
+class Page(BaseModel):
+    """``limit``/``offset`` of a paginated list (mixed into query models)."""
+
+    limit: int = Field(default=100, ge=1, le=1000, description="Page size (at most 1000).")
+    offset: int = Field(default=0, ge=0, description="How many items to skip.")
 
 
 class InflightRequests:
@@ -79,6 +88,9 @@ class BaseHandler(RequestHandler):
     lecture_role: LectureRole | None = None
     _db: AsyncSession | None = None
     _counted = False
+    # Grader Service 0.12 had GET routes that change state; their aliases set this so
+    # they get a writing transaction like POST does.
+    mutating_get = False
 
     # -- services from the application settings ------------------------------------
 
@@ -99,9 +111,12 @@ class BaseHandler(RequestHandler):
 
     @property
     def db(self) -> AsyncSession:
-        """This request's database session."""
+        """This request's database session (writing verbs get a write transaction)."""
         if self._db is None:
-            self._db = self.session_factory()
+            if self.request.method in ("GET", "HEAD", "OPTIONS") and not self.mutating_get:
+                self._db = self.session_factory()
+            else:
+                self._db = self.settings["write_session_factory"]()
         return self._db
 
     # -- request lifecycle ----------------------------------------------------------
@@ -200,18 +215,28 @@ class BaseHandler(RequestHandler):
 
     # -- JSON in --------------------------------------------------------------------
 
-    def parse_body(self, model: type[M]) -> M:
-        """The request body validated as ``model``; 400 naming the field otherwise."""
+    def _json_body(self) -> Any:
         if not self.request.body:
             raise BadRequest("A JSON request body is required.")
         try:
-            data = json.loads(self.request.body)
+            return json.loads(self.request.body)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise BadRequest(f"The request body is not valid JSON: {e}") from None
+
+    def parse_body(self, model: type[M]) -> M:
+        """The request body validated as ``model``; 400 naming the field otherwise."""
+        data = self._json_body()
         try:
             return model.model_validate(data)
         except ValidationError as e:
             raise BadRequest(format_validation_error(e, "body")) from None
+
+    def parse_json_object(self) -> dict[str, Any]:
+        """The request body as a JSON object (for free-form documents like gradebooks)."""
+        data = self._json_body()
+        if not isinstance(data, dict):
+            raise BadRequest("body: must be a JSON object.")
+        return data
 
     def parse_query(self, model: type[M]) -> M:
         """The query string validated as ``model`` (unknown parameters are rejected)."""
@@ -224,7 +249,25 @@ class BaseHandler(RequestHandler):
         except ValidationError as e:
             raise BadRequest(format_validation_error(e, "query")) from None
 
-    # -- JSON out -------------------------------------------------------------------
+    async def paginate(self, stmt: Select[Any], page: Page) -> list[Any]:
+        """Run ``stmt`` for one page; the total goes into the ``X-Total-Count`` header."""
+        total = await self.db.scalar(
+            select(func.count()).select_from(stmt.order_by(None).subquery())
+        )
+        self.set_header("X-Total-Count", str(total or 0))
+        return list((await self.db.scalars(stmt.limit(page.limit).offset(page.offset))).all())
+
+    # -- JSON and CSV out -------------------------------------------------------------
+
+    def write_csv(self, header: list[str], rows: list[list[Any]], filename: str) -> None:
+        """Finish with a CSV attachment (UTF-8, header row first)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(rows)
+        self.set_header("Content-Type", "text/csv; charset=UTF-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        self.finish(buffer.getvalue())
 
     def write_json(self, data: Any, status: int = 200) -> None:
         """Serialise ``data`` (pydantic models, lists of them, or plain JSON) and finish."""

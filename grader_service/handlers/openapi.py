@@ -69,7 +69,8 @@ def build_openapi(routes: Sequence[Route], server_url: str) -> dict[str, Any]:
                 for name in route.parameters
             ]
             if operation.query is not None:
-                query_schema = operation.query.model_json_schema()
+                query_schema = operation.query.model_json_schema(ref_template=_REF)
+                schemas.components.update(query_schema.pop("$defs", {}))
                 required = set(query_schema.get("required", []))
                 for name, prop in query_schema.get("properties", {}).items():
                     parameters.append(
@@ -93,12 +94,21 @@ def build_openapi(routes: Sequence[Route], server_url: str) -> dict[str, Any]:
             }
             if access is None or not access.public:
                 op["security"] = [{"token": []}]
+            if operation.deprecated:
+                op["deprecated"] = True
             if operation.body is not None:
                 op["requestBody"] = {
                     "required": True,
                     "content": {"application/json": {"schema": schemas.input_ref(operation.body)}},
                 }
             success: dict[str, Any] = {"description": HTTPStatus(operation.status).phrase}
+            if operation.paginated:
+                success["headers"] = {
+                    "X-Total-Count": {
+                        "description": "Number of items in all pages.",
+                        "schema": {"type": "integer"},
+                    }
+                }
             if operation.response is not None:
                 success["content"] = {
                     operation.content_type: {"schema": schemas.ref(operation.response)}

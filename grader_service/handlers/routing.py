@@ -94,6 +94,9 @@ class Operation:
     errors: Sequence[int] = ()
     tags: Sequence[str] = ()
     content_type: str = "application/json"
+    deprecated: bool = False
+    paginated: bool = False
+    csv: bool = False
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -133,9 +136,24 @@ def document(
     errors: Sequence[int] = (),
     tags: Sequence[str] = (),
     content_type: str = "application/json",
+    deprecated: bool = False,
+    paginated: bool = False,
+    csv: bool = False,
 ) -> Callable[[F], F]:
     """Attach API documentation to a handler verb (rendered into the OpenAPI document)."""
-    operation = Operation(summary, body, query, response, status, errors, tags, content_type)
+    operation = Operation(
+        summary,
+        body,
+        query,
+        response,
+        status,
+        errors,
+        tags,
+        content_type,
+        deprecated,
+        paginated,
+        csv,
+    )
 
     def decorator(method: F) -> F:
         method._operation = operation  # type: ignore[attr-defined]

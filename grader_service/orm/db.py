@@ -65,8 +65,23 @@ def _enable_sqlite_integrity(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
-    """Create the asyncio engine for ``url`` with per-backend settings applied."""
+def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event below decide how transactions start.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str | URL, *, immediate: bool = False, **kwargs: Any) -> AsyncEngine:
+    """Create the asyncio engine for ``url`` with per-backend settings applied.
+
+    ``immediate`` (SQLite only): transactions take the write lock when they begin. A
+    request that reads and then writes would otherwise fail with "database is locked"
+    when another writer committed in between; with the lock taken up front it waits
+    its turn instead. PostgreSQL needs none of this.
+    """
     db_url = async_db_url(url)
     if db_url.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
@@ -75,7 +90,15 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(db_url, **kwargs)
     if db_url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _enable_sqlite_integrity)
+        if immediate:
+            event.listen(engine.sync_engine, "connect", _sqlite_manual_transactions)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
     return engine
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """Whether ``engine`` talks to SQLite (single process, one writer at a time)."""
+    return engine.url.get_backend_name() == "sqlite"
 
 
 def new_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

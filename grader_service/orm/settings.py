@@ -78,6 +78,44 @@ class SubmissionPeriod(BaseModel):
         return value
 
 
+class Extension(BaseModel):
+    """A per-student exception: a later deadline and/or extra submissions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=255, description="The student it applies to.")
+    deadline: AwareDatetime | None = Field(
+        default=None,
+        description="The student's own deadline; late periods count from it. null = the "
+        "assignment's deadline.",
+    )
+    extra_submissions: int = Field(
+        default=0, ge=0, description="Submissions allowed on top of max_submissions."
+    )
+
+
+class FeedbackTiming(enum.StrEnum):
+    """When students may open their feedback."""
+
+    IMMEDIATELY = "immediately"
+    AFTER_DEADLINE = "after_deadline"
+
+
+class FeedbackVisibility(BaseModel):
+    """What feedback shows students. Hidden tests are never shown, whatever this says."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    show_test_code: bool = Field(default=True, description="Show the source of visible tests.")
+    show_test_output: bool = Field(
+        default=True, description="Show the output (e.g. tracebacks) of visible tests."
+    )
+    when: FeedbackTiming = Field(
+        default=FeedbackTiming.IMMEDIATELY,
+        description="Release feedback right away, or only once the deadline has passed.",
+    )
+
+
 class AssignmentSettings(BaseModel):
     """Per-assignment settings, validated whenever they are written."""
 
@@ -109,6 +147,21 @@ class AssignmentSettings(BaseModel):
     group: str | None = Field(
         default=None, max_length=255, description="A label that groups assignments in the UI."
     )
+    release_at: AwareDatetime | None = Field(
+        default=None, description="When the assignment is released automatically; null = by hand."
+    )
+    extensions: list[Extension] = Field(
+        default_factory=list, description="Per-student deadlines and extra submissions."
+    )
+    image: str | None = Field(
+        default=None,
+        max_length=512,
+        description="Container image that grades this assignment (container executors); "
+        "must match the admin's allow-list. null = the lecture's default.",
+    )
+    feedback_visibility: FeedbackVisibility = Field(
+        default_factory=FeedbackVisibility, description="What feedback shows, and when."
+    )
 
     @model_validator(mode="after")
     def _late_periods_are_ordered(self) -> AssignmentSettings:
@@ -120,7 +173,14 @@ class AssignmentSettings(BaseModel):
                 raise ValueError("late_submission periods must have strictly increasing durations")
             if later.scaling >= earlier.scaling:
                 raise ValueError("late_submission scaling must strictly decrease")
+        names = [e.username for e in self.extensions]
+        if len(names) != len(set(names)):
+            raise ValueError("extensions name a student more than once")
         return self
+
+    def extension_for(self, username: str) -> Extension | None:
+        """The extension granted to ``username``, if any."""
+        return next((e for e in self.extensions if e.username == username), None)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document stored in the database and sent to clients."""
