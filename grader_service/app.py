@@ -340,11 +340,16 @@ class GraderService(Application):
         self.init_logging()
         self.init_data_dir()
         self.init_db()
-        await self.init_schema()
-        self.init_authenticator()
-        self.init_grading_limits()
-        await self.init_roles()
-        self.init_tornado_app()
+        try:
+            await self.init_schema()
+            self.init_authenticator()
+            self.init_grading_limits()
+            await self.init_roles()
+            self.init_tornado_app()
+        except BaseException:
+            # e.g. a bad config value: do not leave database connections behind
+            await self.dispose_engines()
+            raise
 
     def load_config_file(self, filename: str, path: str | list[str] | None = None) -> None:  # type: ignore[override]
         """Load ``filename``; only the default name may be missing."""
@@ -402,7 +407,7 @@ class GraderService(Application):
             await ensure_schema(self.engine, upgrade=self.upgrade_db)
         except SchemaError as e:
             self.log.critical("%s", e)
-            await self.engine.dispose()
+            await self.dispose_engines()
             self.exit(1)
 
     def init_authenticator(self) -> None:
@@ -551,11 +556,15 @@ class GraderService(Application):
                 await asyncio.wait(pending, timeout=2)
         if self.authenticator is not None:
             await self.authenticator.close()
+        await self.dispose_engines()
+        self.log.info("Stopped in %.2fs", time.monotonic() - started)
+
+    async def dispose_engines(self) -> None:
+        """Close every database connection."""
         if self.write_engine is not None and self.write_engine is not self.engine:
             await self.write_engine.dispose()
         if self.engine is not None:
             await self.engine.dispose()
-        self.log.info("Stopped in %.2fs", time.monotonic() - started)
 
     def write_config_file(self) -> None:
         """Write the documented default configuration to ``config_file``."""
