@@ -5,6 +5,7 @@ Every option with its documentation:  grader-service --generate-config -f full_c
 """
 
 import os
+from pathlib import Path
 
 c = get_config()  # noqa: F821  (provided by traitlets when the file is loaded)
 
@@ -12,7 +13,7 @@ c.GraderService.service_host = "127.0.0.1"
 c.GraderService.service_port = int(os.environ.get("GRADER_PORT", "4010"))
 c.GraderService.base_url_path = "/services/grader/"
 c.GraderService.grader_service_dir = os.environ.get(
-    "GRADER_SERVICE_DIRECTORY", os.path.join(os.path.dirname(__file__), ".grader_service_data")
+    "GRADER_SERVICE_DIRECTORY", str(Path(__file__).parent / ".grader_service_data")
 )
 
 # Development only: fixed tokens. In a JupyterHub deployment, leave this out: with

@@ -44,6 +44,7 @@ from .auth import Authenticator, JupyterHubAuthenticator, StaticTokenAuthenticat
 from .auth.identity import IdentityResolver
 from .auth.roles import apply_load_roles, parse_load_roles
 from .autograding import CellTimeoutPolicy, ImagePolicy
+from .git.server import GitServer
 from .handlers.base import InflightRequests
 from .orm.db import (
     SchemaError,
@@ -135,6 +136,7 @@ class GraderService(Application):
             GraderService,
             CellTimeoutPolicy,
             ImagePolicy,
+            GitServer,
             Authenticator,
             JupyterHubAuthenticator,
             StaticTokenAuthenticator,
@@ -326,6 +328,7 @@ class GraderService(Application):
     authenticator = Instance(Authenticator, allow_none=True, help="The configured authenticator.")
     cell_timeout_policy = Instance(CellTimeoutPolicy, allow_none=True, help="Cell timeout limits.")
     image_policy = Instance(ImagePolicy, allow_none=True, help="Allowed grading images.")
+    git_server = Instance(GitServer, allow_none=True, help="The git smart-HTTP server settings.")
     tornado_app = Instance(TornadoApplication, allow_none=True, help="The tornado web application.")
     http_server = Instance(HTTPServer, allow_none=True, help="The HTTP server.")
     bound_port = Integer(0, help="The port actually listened on (after start).")
@@ -344,6 +347,7 @@ class GraderService(Application):
             await self.init_schema()
             self.init_authenticator()
             self.init_grading_limits()
+            self.init_git()
             await self.init_roles()
             self.init_tornado_app()
         except BaseException:
@@ -423,6 +427,11 @@ class GraderService(Application):
         """Limits every executor shares (cell timeouts, allowed images)."""
         self.cell_timeout_policy = CellTimeoutPolicy(parent=self)
         self.image_policy = ImagePolicy(parent=self)
+
+    def init_git(self) -> None:
+        """Repositories live in the data directory; hooks are rewritten at every start."""
+        self.git_server = GitServer(parent=self, data_dir=self.grader_service_dir)
+        self.git_server.install_hooks()
 
     async def init_roles(self) -> None:
         """Create the lectures and roles of ``load_roles``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import assignments, grades, lectures, openapi, root, submissions, users
+from . import assignments, git, grades, lectures, openapi, repositories, root, submissions, users
 from .base import BaseHandler, NotFoundHandler
 from .routing import Route
 
@@ -14,6 +14,8 @@ default_handlers: list[Route] = [
     *assignments.default_handlers,
     *submissions.default_handlers,
     *grades.default_handlers,
+    *repositories.default_handlers,
+    *git.default_handlers,
 ]
 
 __all__ = ["BaseHandler", "NotFoundHandler", "Route", "default_handlers"]

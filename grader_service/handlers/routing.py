@@ -24,6 +24,8 @@ PARAMETERS: dict[str, tuple[str, type]] = {
     "submission_id": (r"\d+", int),
     "user_id": (r"\d+", int),
     "username": (r"[^/]+", str),
+    # everything after {base}git/: validated by grader_service.git.layout
+    "repo_path": (r".+", str),
 }
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -159,6 +159,14 @@ class AssignmentSettings(BaseModel):
         description="Container image that grades this assignment (container executors); "
         "must match the admin's allow-list. null = the lecture's default.",
     )
+    max_file_size_mb: float | None = Field(
+        default=None,
+        gt=0,
+        description="Largest file (MiB) students may push; at most the service's limit.",
+    )
+    max_file_count: int | None = Field(
+        default=None, ge=1, description="Most files a submission may contain."
+    )
     feedback_visibility: FeedbackVisibility = Field(
         default_factory=FeedbackVisibility, description="What feedback shows, and when."
     )

@@ -1,0 +1,95 @@
+"""Creating bare repositories and the service's own commits in them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .commands import git, git_text
+
+MAIN = "refs/heads/main"
+
+
+async def ensure_bare_repo(path: Path, *, protect_history: bool = False) -> bool:
+    """Create a bare repository at ``path`` unless one exists; returns whether it was new.
+
+    ``protect_history`` refuses force-pushes and branch deletion, so no commit a
+    submission points at can ever become unreachable (and be garbage-collected).
+    """
+    if (path / "HEAD").exists():
+        return False
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    await git("init", "--quiet", "--bare", "--initial-branch=main", str(path))
+    if protect_history:
+        await git("config", "receive.denyNonFastForwards", "true", cwd=path)
+        await git("config", "receive.denyDeletes", "true", cwd=path)
+    return True
+
+
+async def head_commit(path: Path) -> str | None:
+    """The commit ``main`` points at, or ``None`` for an empty or missing repository."""
+    if not (path / "HEAD").exists():
+        return None
+    code, out, _ = await git(
+        "rev-parse", "--verify", "--quiet", MAIN + "^{commit}", cwd=path, check=False
+    )
+    return out.decode().strip() if code == 0 else None
+
+
+async def tree_paths(path: Path, ref: str = MAIN) -> list[str]:
+    """Every file path in ``ref`` (empty for an empty repository)."""
+    if await head_commit(path) is None:
+        return []
+    out = await git_text("ls-tree", "-r", "--name-only", "-z", ref, cwd=path)
+    return [p for p in out.split("\0") if p]
+
+
+async def is_commit_on_main(path: Path, commit: str) -> bool:
+    """Whether ``commit`` exists in the repository and is part of ``main``'s history."""
+    if await head_commit(path) is None:
+        return False
+    code, _, _ = await git("cat-file", "-e", f"{commit}^{{commit}}", cwd=path, check=False)
+    if code != 0:
+        return False
+    code, _, _ = await git("merge-base", "--is-ancestor", commit, MAIN, cwd=path, check=False)
+    return code == 0
+
+
+async def _fetch_main(target: Path, source: Path, into: str) -> str:
+    """Fetch ``source``'s main into ref ``into`` of ``target``; return the commit."""
+    await git("fetch", "--quiet", "--no-tags", str(source), f"+{MAIN}:{into}", cwd=target)
+    return await git_text("rev-parse", into, cwd=target)
+
+
+async def seed_from(target: Path, source: Path) -> str | None:
+    """Give an empty ``target`` the history of ``source``'s main (e.g. user <- release)."""
+    if await head_commit(source) is None:
+        return None
+    return await _fetch_main(target, source, MAIN)
+
+
+async def commit_tree_of(target: Path, source: Path, message: str) -> str:
+    """Add a commit to ``target``'s main whose files are exactly ``source``'s main.
+
+    Used for "reset to release": the student's history is kept and the reset is one new
+    commit on top, so nothing is lost and the step can be undone.
+    """
+    staging = "refs/grader/incoming"
+    fetched = await _fetch_main(target, source, staging)
+    tree = await git_text("rev-parse", f"{fetched}^{{tree}}", cwd=target)
+    parent = await head_commit(target)
+    args = ["commit-tree", tree, "-m", message]
+    if parent is not None:
+        args += ["-p", parent]
+    commit = await git_text(*args, cwd=target)
+    # compare-and-swap: fails if someone pushed in between, instead of losing their work
+    await git("update-ref", MAIN, commit, parent or "0" * 40, cwd=target)
+    await git("update-ref", "-d", staging, cwd=target)
+    return commit
+
+
+async def copy_commit(target: Path, source: Path, commit: str) -> None:
+    """Make ``target``'s main point at ``commit`` of ``source`` (for edit copies)."""
+    staging = "refs/grader/source"
+    await git("fetch", "--quiet", "--no-tags", str(source), f"+{MAIN}:{staging}", cwd=target)
+    await git("update-ref", MAIN, commit, cwd=target)
+    await git("update-ref", "-d", staging, cwd=target)

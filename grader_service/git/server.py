@@ -1,0 +1,119 @@
+"""The git server's configuration: where repositories live, hooks, push limits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from traitlets import Float, Integer, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from ..orm.settings import AssignmentSettings
+from .commands import git_environment
+from .layout import RepoAddress
+from .policy import POLICY_ENV, PushPolicy, student_policy
+
+HOOK_SCRIPT = """#!/bin/sh
+# Written by grader-service at start-up. The limits come from the environment of each
+# push, so they always match the current settings.
+exec "$GRADER_HOOK_PYTHON" -m grader_service.git.pre_receive
+"""
+
+
+class GitServer(LoggingConfigurable):
+    """Serves the assignment repositories over git's smart-HTTP protocol."""
+
+    max_file_size_mb = Float(
+        20.0,
+        help="""Largest file (MiB) anyone may push. Assignments may set a lower limit in
+        their settings (``max_file_size_mb``), never a higher one.
+
+        Example::
+
+            c.GitServer.max_file_size_mb = 50
+        """,
+    ).tag(config=True)
+
+    max_file_count = Integer(
+        512,
+        help="""Most files a pushed branch may contain. Assignments may set a lower limit
+        (``max_file_count``).""",
+    ).tag(config=True)
+
+    http_backend = Unicode(
+        help="Path of ``git-http-backend`` (default: found through ``git --exec-path``)."
+    ).tag(config=True)
+
+    @default("http_backend")
+    def _find_http_backend(self) -> str:
+        exec_path = subprocess.run(
+            ["git", "--exec-path"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        return str(Path(exec_path) / "git-http-backend")
+
+    data_dir = Unicode(help="The service's data directory (set by the application).")
+
+    @property
+    def git_root(self) -> Path:
+        """Directory of all repositories."""
+        return Path(self.data_dir) / "git"
+
+    @property
+    def hooks_dir(self) -> Path:
+        """Directory of the hooks every push runs (``core.hooksPath``)."""
+        return Path(self.data_dir) / "git-hooks"
+
+    def install_hooks(self) -> None:
+        """(Re)write the hook scripts; called at every start."""
+        self.hooks_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        hook = self.hooks_dir / "pre-receive"
+        hook.write_text(HOOK_SCRIPT)
+        hook.chmod(0o700)
+
+    def directory(self, address: RepoAddress) -> Path:
+        """The bare repository of ``address``."""
+        return address.directory(self.git_root)
+
+    def limits(self, settings: AssignmentSettings | None) -> tuple[int, int]:
+        """(max file bytes, max file count): the service's, lowered by the assignment's."""
+        size_mb, count = self.max_file_size_mb, self.max_file_count
+        if settings is not None:
+            if settings.max_file_size_mb is not None:
+                size_mb = min(size_mb, settings.max_file_size_mb)
+            if settings.max_file_count is not None:
+                count = min(count, settings.max_file_count)
+        return int(size_mb * 1024 * 1024), count
+
+    def student_policy(self, settings: AssignmentSettings, release_paths: list[str]) -> PushPolicy:
+        """Limits and allowed files for pushes to a student's repository."""
+        size, count = self.limits(settings)
+        return student_policy(size, count, settings.allowed_files, release_paths)
+
+    def staff_policy(self, settings: AssignmentSettings | None) -> PushPolicy:
+        """Limits (any file type) for pushes by tutors and instructors."""
+        size, count = self.limits(settings)
+        return PushPolicy(max_file_size=size, max_file_count=count)
+
+    def backend_environment(
+        self, address: RepoAddress, suffix: str, username: str, policy: PushPolicy | None
+    ) -> dict[str, str]:
+        """Environment for ``git http-backend`` serving one request (CGI variables aside)."""
+        env = git_environment(
+            {
+                "GIT_PROJECT_ROOT": str(self.git_root),
+                "GIT_HTTP_EXPORT_ALL": "1",
+                "PATH_INFO": f"/{address}/{suffix}",
+                "REMOTE_USER": username,
+                "GRADER_HOOK_PYTHON": sys.executable,
+                # hooks come from the service, never from inside a repository
+                "GIT_CONFIG_COUNT": "2",
+                "GIT_CONFIG_KEY_0": "core.hooksPath",
+                "GIT_CONFIG_VALUE_0": str(self.hooks_dir),
+                "GIT_CONFIG_KEY_1": "http.receivepack",
+                "GIT_CONFIG_VALUE_1": "true",
+            }
+        )
+        if policy is not None:
+            env[POLICY_ENV] = policy.to_env()
+        return env

@@ -1,0 +1,231 @@
+"""git smart-HTTP: clone, pull and push assignment repositories with plain ``git``.
+
+Requests are authenticated like the REST API (git sends the token as the Basic-auth
+password), authorised per repository type (``git/access.py``), and served by
+``git http-backend`` running as an asyncio subprocess with request and response bodies
+streamed, so a large push neither blocks the event loop nor sits in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import select
+from tornado.web import stream_request_body
+
+from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
+from ..git.access import may_access
+from ..git.layout import RepoAddress, RepoType, parse_repo_url
+from ..git.policy import PushPolicy
+from ..git.repos import ensure_bare_repo, seed_from, tree_paths
+from ..git.server import GitServer
+from ..orm import Assignment, AssignmentStatus, Lecture, LectureRole, Role, Submission
+from .base import BaseHandler
+from .routing import Route, authorize, document
+
+_SERVICES = ("git-upload-pack", "git-receive-pack")
+_CHUNK = 64 * 1024
+
+
+@stream_request_body
+class GitHandler(BaseHandler):
+    """``{base}git/{lecture_code}/{assignment_id}/{repo type}[/...]/(info/refs|git-*-pack)``."""
+
+    proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def git_server(self) -> GitServer:
+        """The git server configuration."""
+        return self.grader_app.git_server
+
+    def authenticate_challenge(self) -> str:
+        # git answers a Basic challenge by asking its credential helper for a password
+        return 'Basic realm="grader-service git", charset="UTF-8"'
+
+    async def prepare(self) -> None:
+        """Authenticate, authorise, find or create the repository, start the backend."""
+        inflight = self.settings.get("inflight")
+        if inflight is not None:
+            inflight.started()
+            self._counted = True
+        self.current_user = None
+        address, suffix = parse_repo_url(self.path_kwargs["repo_path"])
+        service = self.get_query_argument("service", "") if suffix == "info/refs" else suffix
+        if service not in _SERVICES:
+            raise BadRequest("Only git's smart-HTTP protocol is supported (git >= 1.6.6).")
+        push = service == "git-receive-pack"
+        token = self.get_token()
+        if token is None:
+            raise Unauthorized("Authentication required: use your API token as the password.")
+        identity = await self.identity_resolver.resolve(self.db, token)
+        self.current_user, self.is_admin = identity.user, identity.is_admin
+        repo, policy = await self._authorised_repository(address, push)
+        env = self.git_server.backend_environment(address, suffix, identity.user.name, policy)
+        env.update(
+            {
+                "REQUEST_METHOD": self.request.method or "GET",
+                "QUERY_STRING": self.request.query,
+                "CONTENT_TYPE": self.request.headers.get("Content-Type", ""),
+                "REMOTE_ADDR": self.request.remote_ip or "",
+            }
+        )
+        if encoding := self.request.headers.get("Content-Encoding"):
+            env["HTTP_CONTENT_ENCODING"] = encoding
+        if protocol := self.request.headers.get("Git-Protocol"):
+            env["GIT_PROTOCOL"] = protocol
+        # the session is not needed while git runs (which may take a while): release it
+        await self.db.close()
+        self.proc = await asyncio.create_subprocess_exec(
+            self.git_server.http_backend,
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=str(repo),
+        )
+
+    async def _authorised_repository(
+        self, address: RepoAddress, push: bool
+    ) -> tuple[Path, PushPolicy | None]:
+        """Check the caller's rights on ``address``; return its directory and push policy."""
+        assert self.current_user is not None
+        lecture = await self.db.scalar(select(Lecture).where(Lecture.code == address.lecture_code))
+        if lecture is None or (lecture.deleted and not self.is_admin):
+            raise NotFound(f"Lecture {address.lecture_code!r} does not exist.")
+        role = await self.db.scalar(
+            select(Role.role).where(
+                Role.user_id == self.current_user.id, Role.lecture_id == lecture.id
+            )
+        )
+        if role is None and not self.is_admin:
+            raise Forbidden(f"You have no role in lecture {lecture.code!r}.")
+        assignment = await self.db.get(Assignment, address.assignment_id)
+        staff = self.is_admin or role in (LectureRole.TUTOR, LectureRole.INSTRUCTOR)
+        if (
+            assignment is None
+            or assignment.lecture_id != lecture.id
+            or assignment.deleted_at is not None
+            or (
+                not staff
+                and assignment.status in (AssignmentStatus.CREATED, AssignmentStatus.PUSHED)
+            )
+        ):
+            raise NotFound(
+                f"Assignment {address.assignment_id} does not exist in {lecture.code!r}."
+            )
+        is_owner = address.username is not None and address.username == self.current_user.name
+        if not may_access(
+            address.repo_type, push=push, role=role, is_admin=self.is_admin, is_owner=is_owner
+        ):
+            action = "push to" if push else "read"
+            raise Forbidden(
+                f"You may not {action} the {address.repo_type.value} repository {address}."
+            )
+        repo = self.git_server.directory(address)
+        release = self.git_server.directory(
+            RepoAddress(address.lecture_code, address.assignment_id, RepoType.RELEASE)
+        )
+        policy: PushPolicy | None = None
+        if address.repo_type == RepoType.USER:
+            if await ensure_bare_repo(repo, protect_history=True):
+                await seed_from(repo, release)
+            if push:
+                policy = self.git_server.student_policy(
+                    assignment.settings, await tree_paths(release)
+                )
+        elif address.repo_type == RepoType.SOURCE:
+            await ensure_bare_repo(repo)
+            policy = self.git_server.staff_policy(assignment.settings)
+        elif address.repo_type == RepoType.EDIT:
+            exists = await self.db.scalar(
+                select(Submission.id).where(
+                    Submission.id == address.submission_id,
+                    Submission.assignment_id == assignment.id,
+                )
+            )
+            if exists is None or not (repo / "HEAD").exists():
+                raise NotFound(
+                    f"No edit copy of submission {address.submission_id}; create one first."
+                )
+            policy = self.git_server.staff_policy(assignment.settings)
+        elif not (repo / "HEAD").exists():
+            raise NotFound(
+                f"The {address.repo_type.value} repository {address} does not exist yet."
+            )
+        return repo, policy
+
+    async def data_received(self, chunk: bytes) -> None:
+        """Stream the request body (a push's pack) into the backend."""
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(chunk)
+        await self.proc.stdin.drain()
+
+    async def _relay(self) -> None:
+        """Finish the request body, then stream the backend's CGI response to the client."""
+        assert self.proc is not None and self.proc.stdin and self.proc.stdout and self.proc.stderr
+        self.proc.stdin.close()
+        stderr_task = asyncio.ensure_future(self.proc.stderr.read())
+        headers = await self._read_cgi_headers()
+        status = 200
+        self.clear_header("Content-Type")
+        for name, value in headers:
+            if name.lower() == "status":
+                status = int(value.split()[0])
+            else:
+                self.set_header(name, value)
+        self.set_status(status)
+        while chunk := await self.proc.stdout.read(_CHUNK):
+            self.write(chunk)
+            await self.flush()
+        code = await self.proc.wait()
+        stderr = (await stderr_task).decode("utf-8", "replace").strip()
+        if code != 0 or stderr:
+            self.log.info("git http-backend (%s) exited %s: %s", self.request.path, code, stderr)
+        self.finish()
+
+    async def _read_cgi_headers(self) -> list[tuple[str, str]]:
+        assert self.proc is not None and self.proc.stdout is not None
+        headers: list[tuple[str, str]] = []
+        while True:
+            line = (await self.proc.stdout.readline()).decode("latin-1").rstrip("\r\n")
+            if not line:
+                return headers
+            name, _, value = line.partition(":")
+            headers.append((name.strip(), value.strip()))
+
+    def on_finish(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+        super().on_finish()
+
+    def on_connection_close(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+        super().on_connection_close()
+
+    @document(
+        "git smart-HTTP ref advertisement (info/refs?service=git-upload-pack|git-receive-pack)",
+        response=str,
+        errors=[400, 401, 403, 404],
+        tags=["git"],
+        content_type="application/octet-stream",
+    )
+    @authorize()
+    async def get(self, repo_path: str) -> None:
+        await self._relay()
+
+    @document(
+        "git smart-HTTP fetch or push (git-upload-pack / git-receive-pack); the push "
+        "policy (file size, count, allowed files) is enforced by the server",
+        response=str,
+        errors=[400, 401, 403, 404],
+        tags=["git"],
+        content_type="application/octet-stream",
+    )
+    @authorize()
+    async def post(self, repo_path: str) -> None:
+        await self._relay()
+
+
+default_handlers: list[Route] = [Route("git/{repo_path}", GitHandler)]

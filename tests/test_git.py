@@ -1,0 +1,204 @@
+"""git over HTTP with the real git CLI: access by role, push policy, release, submit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.conftest import TOKENS
+from tests.convert.notebooks import HIDDEN_TEXT, MARK_SCHEME_TEXT
+from tests.gitutil import GitClient, write_source_assignment
+from tests.utils import ApiClient, MockGraderService, assert_error
+
+pytestmark = pytest.mark.asyncio
+
+
+def client(app: MockGraderService, user: str) -> GitClient:
+    return GitClient(app.url, TOKENS[user], user)
+
+
+@pytest_asyncio.fixture
+async def released(app: MockGraderService, api: ApiClient, tmp_path: Path) -> dict[str, Any]:
+    """An assignment whose source was pushed and released by the service."""
+    r = await api.post("lectures/1/assignments", user="instructor", body={"name": "ps1"})
+    aid = r.json["id"]
+    teacher = client(app, "instructor")
+    src = tmp_path / "source"
+    await teacher.clone(f"lect1/{aid}/source", src)
+    write_source_assignment(src)
+    await teacher.commit_all(src, "Problem set 1")
+    await teacher.run("push", "--quiet", "origin", "main", cwd=src)
+    r = await api.post(f"lectures/1/assignments/{aid}/release", user="instructor")
+    assert r.status == 201, r.body
+    return {"id": aid, "release": r.json}
+
+
+async def test_release_is_generated_by_the_service(
+    app: MockGraderService, api: ApiClient, released: dict[str, Any], tmp_path: Path
+) -> None:
+    release = released["release"]
+    assert release["files"] == ["data.csv", "ps1.ipynb"]
+    assert release["points"] == 12.0 and release["tag"] == "release-1"
+    assert release["assignment"]["status"] == "released"
+    # the student's clone has the student version: no solutions, no hidden tests
+    work = tmp_path / "student"
+    await client(app, "student").clone(f"lect1/{released['id']}/user/student", work)
+    notebook = (work / "ps1.ipynb").read_text()
+    assert HIDDEN_TEXT not in notebook and MARK_SCHEME_TEXT not in notebook
+    assert "BEGIN SOLUTION" not in notebook and (work / "data.csv").exists()
+    assert not (work / "gradebook.json").exists()
+    # students get the gradebook without sources; staff with them
+    r = await api.get(f"lectures/1/assignments/{released['id']}/properties", user="student")
+    assert HIDDEN_TEXT not in json.dumps(r.json)
+    r = await api.get(f"lectures/1/assignments/{released['id']}/properties", user="tutor")
+    assert HIDDEN_TEXT in json.dumps(r.json)
+
+
+async def test_push_and_submit_roundtrip(
+    app: MockGraderService, api: ApiClient, released: dict[str, Any], tmp_path: Path
+) -> None:
+    student = client(app, "student")
+    work = tmp_path / "work"
+    await student.clone(f"lect1/{released['id']}/user/student", work)
+    (work / "ps1.ipynb").write_text((work / "ps1.ipynb").read_text().replace("YOUR", "MY"))
+    sha = await student.commit_all(work, "my answers")
+    await student.run("push", "--quiet", "origin", "main", cwd=work)
+    r = await api.post(
+        f"lectures/1/assignments/{released['id']}/submissions",
+        user="student",
+        body={"commit_hash": sha},
+    )
+    assert r.status == 201 and r.json["commit_hash"] == sha
+
+
+@pytest.mark.parametrize(
+    ("user", "repo", "push", "allowed"),
+    [
+        ("student", "source", False, False),
+        ("student", "release", False, False),
+        ("tutor", "release", False, True),
+        ("instructor", "release", True, False),
+        ("student", "user/tutor", False, False),
+        ("tutor", "user/student", False, True),
+        ("tutor", "user/student", True, False),
+        ("outsider", "user/outsider", False, False),
+        ("student", "autograde/user/student", False, False),
+    ],
+)
+async def test_access_by_repository_type_and_role(
+    app: MockGraderService,
+    released: dict[str, Any],
+    tmp_path: Path,
+    user: str,
+    repo: str,
+    push: bool,
+    allowed: bool,
+) -> None:
+    git = client(app, user)
+    if not push:
+        code, out = await git.clone(f"lect1/{released['id']}/{repo}", tmp_path / "c", check=False)
+        assert (code == 0) == allowed, out
+        if not allowed:
+            assert "403" in out or "404" in out
+        return
+    work = tmp_path / "w"
+    await client(app, "instructor").clone(f"lect1/{released['id']}/source", work)
+    await git.run(
+        "remote", "set-url", "origin", git.url(f"lect1/{released['id']}/{repo}"), cwd=work
+    )
+    code, out = await git.run("push", "origin", "HEAD:main", cwd=work, check=False)
+    assert (code == 0) == allowed, out
+
+
+@pytest.mark.parametrize(
+    ("setup", "rule"),
+    [
+        ({"big.ipynb": 3 * 1024 * 1024}, "larger than the limit"),
+        ({"notes.exe": 10}, "may not be submitted"),
+        ({f"n{i}.ipynb": 1 for i in range(12)}, "more than the limit of 10 files"),
+    ],
+)
+async def test_push_policy_refuses_with_the_rule(
+    app: MockGraderService,
+    api: ApiClient,
+    released: dict[str, Any],
+    tmp_path: Path,
+    setup: dict[str, int],
+    rule: str,
+) -> None:
+    path = f"lectures/1/assignments/{released['id']}"
+    settings = {"max_file_size_mb": 1, "max_file_count": 10, "allowed_files": ["*.py"]}
+    assert (await api.put(path, user="instructor", body={"settings": settings})).status == 200
+    student = client(app, "student")
+    work = tmp_path / "work"
+    await student.clone(f"lect1/{released['id']}/user/student", work)
+    _, before = await student.run("ls-remote", "origin", "main", cwd=work)
+    for name, size in setup.items():
+        (work / name).write_bytes(b"x" * size)
+    await student.commit_all(work, "too much")
+    code, out = await student.run("push", "origin", "main", cwd=work, check=False)
+    assert code != 0
+    assert "grader-service refused this push" in out and rule in out, out
+    _, after = await student.run("ls-remote", "origin", "main", cwd=work)
+    assert after == before
+    # a helper module matching allowed_files is fine
+    await student.run("reset", "--quiet", "--hard", "origin/main", cwd=work)
+    (work / "helpers.py").write_text("X = 1\n")
+    await student.commit_all(work, "helper")
+    await student.run("push", "--quiet", "origin", "main", cwd=work)
+
+
+async def test_history_cannot_be_rewritten(
+    app: MockGraderService, released: dict[str, Any], tmp_path: Path
+) -> None:
+    student = client(app, "student")
+    work = tmp_path / "work"
+    await student.clone(f"lect1/{released['id']}/user/student", work)
+    await student.run("commit", "--quiet", "--amend", "-m", "rewritten", cwd=work)
+    code, out = await student.run("push", "--force", "origin", "main", cwd=work, check=False)
+    assert code != 0, out
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "lect1/1/user/../../../etc/info/refs",
+        "lect1/1/user/%2e%2e/info/refs",
+        "lect1/1/nonsense/info/refs",
+        "lect1/abc/source/info/refs",
+        "lect1/1/user/a/b/info/refs",
+        "../x/1/source/info/refs",
+        "lect1/1/source",
+    ],
+)
+async def test_malformed_and_traversal_paths_are_refused(api: ApiClient, path: str) -> None:
+    r = await api.get(f"/git/{path}?service=git-upload-pack", user="instructor")
+    assert r.status in (400, 404), (r.status, r.body)
+
+
+async def test_unauthenticated_git_gets_basic_challenge(api: ApiClient) -> None:
+    r = await api.get("/git/lect1/1/source/info/refs?service=git-upload-pack")
+    assert_error(r, 401)
+    assert r.headers["WWW-Authenticate"].startswith("Basic")
+
+
+async def test_reset_to_release_keeps_history(
+    app: MockGraderService, api: ApiClient, released: dict[str, Any], tmp_path: Path
+) -> None:
+    student = client(app, "student")
+    work = tmp_path / "work"
+    await student.clone(f"lect1/{released['id']}/user/student", work)
+    (work / "ps1.ipynb").write_text("{}")
+    await student.commit_all(work, "broke it")
+    await student.run("push", "--quiet", "origin", "main", cwd=work)
+    r = await api.post(f"lectures/1/assignments/{released['id']}/reset", user="student")
+    assert r.status == 201
+    await student.run("pull", "--quiet", "--ff-only", cwd=work)
+    assert "BEGIN SOLUTION" not in (work / "ps1.ipynb").read_text()
+    assert json.loads((work / "ps1.ipynb").read_text())["cells"]
+    _, log = await student.run("log", "--format=%s", cwd=work)
+    assert log.splitlines()[:2] == ["Reset to the released assignment", "broke it"]
