@@ -54,6 +54,7 @@ from .orm.db import (
     new_session_factory,
     redact_url,
 )
+from .release_schedule import ReleaseScheduler
 from .subcommands import NewToken, UpgradeDB
 
 
@@ -137,6 +138,7 @@ class GraderService(Application):
             CellTimeoutPolicy,
             ImagePolicy,
             GitServer,
+            ReleaseScheduler,
             Authenticator,
             JupyterHubAuthenticator,
             StaticTokenAuthenticator,
@@ -329,6 +331,9 @@ class GraderService(Application):
     cell_timeout_policy = Instance(CellTimeoutPolicy, allow_none=True, help="Cell timeout limits.")
     image_policy = Instance(ImagePolicy, allow_none=True, help="Allowed grading images.")
     git_server = Instance(GitServer, allow_none=True, help="The git smart-HTTP server settings.")
+    release_scheduler = Instance(
+        ReleaseScheduler, allow_none=True, help="Releases assignments at their release_at."
+    )
     tornado_app = Instance(TornadoApplication, allow_none=True, help="The tornado web application.")
     http_server = Instance(HTTPServer, allow_none=True, help="The HTTP server.")
     bound_port = Integer(0, help="The port actually listened on (after start).")
@@ -348,6 +353,7 @@ class GraderService(Application):
             self.init_authenticator()
             self.init_grading_limits()
             self.init_git()
+            self.init_release_schedule()
             await self.init_roles()
             self.init_tornado_app()
         except BaseException:
@@ -432,6 +438,14 @@ class GraderService(Application):
         """Repositories live in the data directory; hooks are rewritten at every start."""
         self.git_server = GitServer(parent=self, data_dir=self.grader_service_dir)
         self.git_server.install_hooks()
+
+    def init_release_schedule(self) -> None:
+        """Scheduled releases (started with the server)."""
+        self.release_scheduler = ReleaseScheduler(
+            parent=self,
+            session_factory=self.write_session_factory,
+            git_server=self.git_server,
+        )
 
     async def init_roles(self) -> None:
         """Create the lectures and roles of ``load_roles``."""
@@ -520,6 +534,8 @@ class GraderService(Application):
         sockets = bind_sockets(self.service_port, self.service_host)
         self.bound_port = sockets[0].getsockname()[1]
         self.http_server.add_sockets(sockets)
+        if self.release_scheduler is not None:
+            self.release_scheduler.start()
         self._stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -559,6 +575,8 @@ class GraderService(Application):
             # what is left are idle keep-alive connections
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.http_server.close_all_connections(), 1)
+        if self.release_scheduler is not None:
+            await self.release_scheduler.stop()
         if self.tornado_app is not None:
             pending = list(self.tornado_app.settings["background_tasks"])
             if pending:

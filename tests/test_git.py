@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from traitlets.config import Config
 
 from tests.conftest import TOKENS
 from tests.convert.notebooks import HIDDEN_TEXT, MARK_SCHEME_TEXT
@@ -202,3 +205,33 @@ async def test_reset_to_release_keeps_history(
     assert json.loads((work / "ps1.ipynb").read_text())["cells"]
     _, log = await student.run("log", "--format=%s", cwd=work)
     assert log.splitlines()[:2] == ["Reset to the released assignment", "broke it"]
+
+
+async def test_release_happens_on_schedule(make_app: Any, tmp_path: Path) -> None:
+    c = Config()
+    c.ReleaseScheduler.interval = 0.2
+    app = await make_app(c)
+    api = ApiClient(app.url, TOKENS)
+    try:
+        soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        r = await api.post(
+            "lectures/1/assignments",
+            user="instructor",
+            body={"name": "exam", "settings": {"release_at": soon}},
+        )
+        aid = r.json["id"]
+        teacher = client(app, "instructor")
+        src = tmp_path / "exam"
+        await teacher.clone(f"lect1/{aid}/source", src)
+        write_source_assignment(src)
+        await teacher.commit_all(src, "exam")
+        await teacher.run("push", "--quiet", "origin", "main", cwd=src)
+        assert_error(await api.get(f"lectures/1/assignments/{aid}", user="student"), 404)
+        for _ in range(100):
+            r = await api.get(f"lectures/1/assignments/{aid}", user="student")
+            if r.status == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert r.status == 200 and r.json["status"] == "released" and r.json["points"] == 12.0
+    finally:
+        api.close()

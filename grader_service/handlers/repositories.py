@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +11,10 @@ from sqlalchemy import select
 from ..errors import Conflict, Forbidden, NotFound
 from ..git.commands import GitError
 from ..git.layout import RepoAddress, RepoType
-from ..git.release import ReleaseError, commit_release, plan_release
-from ..git.repos import (
-    commit_tree_of,
-    copy_commit,
-    ensure_bare_repo,
-    head_commit,
-    seed_from,
-)
+from ..git.repos import commit_tree_of, copy_commit, ensure_bare_repo, head_commit, seed_from
 from ..git.server import GitServer
-from ..orm import Assignment, AssignmentStatus, LectureRole, User, utcnow
+from ..orm import Assignment, LectureRole, User
+from ..store.releases import preview_release, release_assignment
 from .assignment_models import AssignmentOut, SubmissionOut
 from .assignments import STAFF
 from .routing import Route, authorize, document
@@ -102,12 +95,9 @@ class ReleasePreviewHandler(RepositoryActionHandler):
     )
     @authorize(*STAFF)
     async def get(self, lecture_id: int, assignment_id: int) -> None:
+        assert self.lecture is not None
         assignment = await self.load_assignment(lecture_id, assignment_id)
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                plan, _ = await plan_release(self.repo(assignment, RepoType.SOURCE), Path(tmp))
-            except ReleaseError as e:
-                raise Conflict(str(e)) from None
+        plan = await preview_release(self.git_server, self.lecture.code, assignment)
         self.write_json(ReleasePreview(**_preview(plan)))
 
 
@@ -125,38 +115,30 @@ class ReleaseHandler(RepositoryActionHandler):
     )
     @authorize(LectureRole.INSTRUCTOR)
     async def post(self, lecture_id: int, assignment_id: int) -> None:
+        assert self.lecture is not None
         assignment = await self.load_assignment(lecture_id, assignment_id)
-        if assignment.status == AssignmentStatus.COMPLETE:
-            raise Conflict("The assignment is complete; reopen it (status 'released') first.")
-        release_repo = self.repo(assignment, RepoType.RELEASE)
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                plan, files_dir = await plan_release(
-                    self.repo(assignment, RepoType.SOURCE), Path(tmp)
-                )
-                await ensure_bare_repo(release_repo)
-                commit, tag = await commit_release(release_repo, files_dir, plan)
-            except ReleaseError as e:
-                raise Conflict(str(e)) from None
-            except GitError as e:
-                self.log.warning("Release of assignment %d failed: %s", assignment.id, e)
-                raise Conflict("Another release is being written; try again.") from None
-        self.check_full_auto(assignment.settings, plan.gradebook)
-        assignment.properties = plan.gradebook
-        assignment.points = plan.points
-        assignment.status = AssignmentStatus.RELEASED
-        assignment.updated_at = utcnow()
+        self.check_full_auto(assignment.settings, await self._planned_gradebook(assignment))
+        release = await release_assignment(self.git_server, self.lecture.code, assignment)
         await self.db.commit()
-        self.log.info("Released assignment %d as %s (%s)", assignment.id, tag, commit[:12])
+        self.log.info(
+            "Released assignment %d as %s (%s)", assignment.id, release.tag, release.commit[:12]
+        )
         self.write_json(
             ReleaseOut(
-                **_preview(plan),
-                release_commit=commit,
-                tag=tag,
+                **_preview(release.plan),
+                release_commit=release.commit,
+                tag=release.tag,
                 assignment=AssignmentOut.of(assignment),
             ),
             status=201,
         )
+
+    async def _planned_gradebook(self, assignment: Assignment) -> dict[str, Any] | None:
+        """The gradebook the release would get (only needed to check full_auto)."""
+        if assignment.settings.autograde_type != "full_auto":
+            return None
+        assert self.lecture is not None
+        return (await preview_release(self.git_server, self.lecture.code, assignment)).gradebook
 
 
 class ResetHandler(RepositoryActionHandler):
