@@ -235,3 +235,56 @@ async def test_release_happens_on_schedule(make_app: Any, tmp_path: Path) -> Non
         assert r.status == 200 and r.json["status"] == "released" and r.json["points"] == 12.0
     finally:
         api.close()
+
+
+async def test_twenty_students_push_and_submit_at_once(make_app: Any, tmp_path: Path) -> None:
+    students = [f"s{i:02d}" for i in range(20)]
+    c = Config()
+    c.StaticTokenAuthenticator.tokens = {f"tok-{s}": s for s in students} | {"tok-t": "teacher"}
+    c.GraderService.load_roles = {
+        "crowd": [
+            {"role": "instructor", "members": ["teacher"]},
+            {"role": "student", "members": students},
+        ]
+    }
+    app = await make_app(c)
+    tokens = {s: f"tok-{s}" for s in students} | {"teacher": "tok-t"}
+    api = ApiClient(app.url, tokens)
+    try:
+        lecture = (await api.get("lectures", user="teacher")).json[0]["id"]
+        r = await api.post(f"lectures/{lecture}/assignments", user="teacher", body={"name": "hw"})
+        aid = r.json["id"]
+        teacher = GitClient(app.url, "tok-t", "teacher")
+        await teacher.clone(f"crowd/{aid}/source", tmp_path / "src")
+        write_source_assignment(tmp_path / "src")
+        await teacher.commit_all(tmp_path / "src", "hw")
+        await teacher.run("push", "--quiet", "origin", "main", cwd=tmp_path / "src")
+        assert (
+            await api.post(f"lectures/{lecture}/assignments/{aid}/release", user="teacher")
+        ).status == 201
+
+        async def work_and_submit(student: str) -> tuple[str, int]:
+            git = GitClient(app.url, f"tok-{student}", student)
+            work = tmp_path / student
+            await git.clone(f"crowd/{aid}/user/{student}", work)
+            (work / "answer.ipynb").write_text(
+                '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+            )
+            sha = await git.commit_all(work, f"work of {student}")
+            await git.run("push", "--quiet", "origin", "main", cwd=work)
+            r = await api.post(
+                f"lectures/{lecture}/assignments/{aid}/submissions",
+                user=student,
+                body={"commit_hash": sha},
+            )
+            return sha, r.status
+
+        results = await asyncio.gather(*(work_and_submit(s) for s in students))
+        assert [status for _, status in results] == [201] * len(students)
+        r = await api.get(
+            f"lectures/{lecture}/assignments/{aid}/submissions?instructor-version=true",
+            user="teacher",
+        )
+        assert sorted(s["commit_hash"] for s in r.json) == sorted(sha for sha, _ in results)
+    finally:
+        api.close()

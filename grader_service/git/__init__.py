@@ -1,10 +1,7 @@
 """Repositories on disk: layout, creation, push policy and service-side commits.
 
-No tornado here: the smart-HTTP handler in ``handlers/git.py`` drives these functions,
-and so do the release and grading code.
+No tornado here: the smart-HTTP handler in ``handlers/git.py`` drives these modules,
+and so do the release and grading code. This package imports nothing at import time:
+the pre-receive hook (``pre_receive``) starts a Python for every push and must start
+fast.
 """
-
-from .layout import RepoAddress, RepoType, parse_repo_url
-from .policy import PushPolicy
-
-__all__ = ["PushPolicy", "RepoAddress", "RepoType", "parse_repo_url"]

@@ -65,6 +65,8 @@ def main() -> int:
     policy = PushPolicy.from_env(text)
     problems: list[str] = []
     for line in sys.stdin:
+        if not line.strip():
+            continue
         old, new, ref = line.split()
         problems += [f"{ref}: {p}" for p in violations(policy, old, new)]
     if problems:
