@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ..orm import (
-    Assignment,
     AssignmentSettings,
     AssignmentStatus,
     AutoStatus,
@@ -22,7 +21,7 @@ from ..orm import (
 )
 from ..store.submissions import SubmissionFilter
 from .base import Page
-from .schemas import Strict
+from .schemas import FromRow, Strict
 
 AssignmentName = Annotated[
     str,
@@ -30,7 +29,7 @@ AssignmentName = Annotated[
 ]
 
 
-class AssignmentOut(BaseModel):
+class AssignmentOut(FromRow):
     """An assignment."""
 
     id: int
@@ -42,21 +41,6 @@ class AssignmentOut(BaseModel):
     deleted: bool
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, assignment: Assignment) -> AssignmentOut:
-        """The API view of an assignment row."""
-        return cls(
-            id=assignment.id,
-            lecture_id=assignment.lecture_id,
-            name=assignment.name,
-            status=assignment.status,
-            points=assignment.points,
-            settings=assignment.settings,
-            deleted=assignment.deleted_at is not None,
-            created_at=assignment.created_at,
-            updated_at=assignment.updated_at,
-        )
 
 
 class AssignmentCreate(Strict):

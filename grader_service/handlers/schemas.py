@@ -6,11 +6,11 @@ Field names follow Grader Service 0.12 so its clients keep working.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ..orm import Lecture, LectureRole, RoleSource, User
+from ..orm import LectureRole, RoleSource
 from ..orm.lecture import LECTURE_CODE_PATTERN
 
 
@@ -66,7 +66,18 @@ LectureCode = Annotated[str, StringConstraints(pattern=LECTURE_CODE_PATTERN)]
 LectureName = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
 
 
-class LectureOut(BaseModel):
+class FromRow(BaseModel):
+    """Base of response models that are read straight from an ORM row's attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, row: object) -> Self:
+        """The API view of ``row``."""
+        return cls.model_validate(row)
+
+
+class LectureOut(FromRow):
     """A lecture."""
 
     id: int
@@ -76,19 +87,6 @@ class LectureOut(BaseModel):
     deleted: bool
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, lecture: Lecture) -> LectureOut:
-        """The API view of a lecture row."""
-        return cls(
-            id=lecture.id,
-            name=lecture.name,
-            code=lecture.code,
-            complete=lecture.complete,
-            deleted=lecture.deleted,
-            created_at=lecture.created_at,
-            updated_at=lecture.updated_at,
-        )
 
 
 class LectureCreate(Strict):
@@ -134,17 +132,12 @@ class DeleteQuery(Strict):
     hard_delete: bool = False
 
 
-class UserOut(BaseModel):
+class UserOut(FromRow):
     """A user."""
 
     id: int
     name: str
     display_name: str
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        """The API view of a user row."""
-        return cls(id=user.id, name=user.name, display_name=user.display_name)
 
 
 class UserUpdate(Strict):

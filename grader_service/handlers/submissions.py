@@ -336,6 +336,7 @@ class GradingActionHandler(SubmissionBaseHandler):
     kind: JobKind
 
     async def queue(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
+        """Queue a job of ``kind`` for the submission and answer 202 with the job."""
         assignment, submission = await self.load_submission(
             lecture_id, assignment_id, submission_id
         )
@@ -351,76 +352,52 @@ class GradingActionHandler(SubmissionBaseHandler):
         self.write_json(JobOut.of(job, await queue_position(self.db, job)), status=202)
 
 
-class AutogradeHandler(GradingActionHandler):
-    """``.../submissions/{submission_id}/autograde``."""
+def grading_action_handlers(
+    kind: JobKind, what: str
+) -> tuple[type[GradingActionHandler], type[GradingActionHandler]]:
+    """The POST handler of an action and 0.12's deprecated GET alias of it."""
+    errors = [403, 404, 409]
 
-    kind = JobKind.AUTOGRADE
+    class Action(GradingActionHandler):
+        @document(
+            f"Queue {what} of the submission (202 with the job; the same job if one is "
+            "already queued)",
+            response=JobOut,
+            status=202,
+            errors=errors,
+            tags=["grading"],
+        )
+        @authorize(*STAFF)
+        async def post(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
+            await self.queue(lecture_id, assignment_id, submission_id)
 
-    @document(
-        "Queue an autograde of the submission (202 with the job; the same job if queued)",
-        response=JobOut,
-        status=202,
-        errors=[403, 404, 409],
-        tags=["grading"],
-    )
-    @authorize(*STAFF)
-    async def post(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
-        await self.queue(lecture_id, assignment_id, submission_id)
+    class LegacyAlias(GradingActionHandler):
+        mutating_get = True
 
+        @document(
+            f"Deprecated GET alias (Grader Service 0.12) of the POST that queues {what}",
+            response=JobOut,
+            status=202,
+            errors=errors,
+            tags=["grading"],
+            deprecated=True,
+        )
+        @authorize(*STAFF)
+        async def get(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
+            await self.queue(lecture_id, assignment_id, submission_id)
 
-class FeedbackHandler(GradingActionHandler):
-    """``.../submissions/{submission_id}/feedback``."""
-
-    kind = JobKind.FEEDBACK
-
-    @document(
-        "Queue feedback generation for the submission (202 with the job)",
-        response=JobOut,
-        status=202,
-        errors=[403, 404, 409],
-        tags=["grading"],
-    )
-    @authorize(*STAFF)
-    async def post(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
-        await self.queue(lecture_id, assignment_id, submission_id)
-
-
-class LegacyAutogradeHandler(GradingActionHandler):
-    """Grader Service 0.12's ``GET .../grading/{submission_id}/auto``."""
-
-    kind = JobKind.AUTOGRADE
-    mutating_get = True
-
-    @document(
-        "Deprecated GET alias of POST .../submissions/{submission_id}/autograde",
-        response=JobOut,
-        status=202,
-        errors=[403, 404, 409],
-        tags=["grading"],
-        deprecated=True,
-    )
-    @authorize(*STAFF)
-    async def get(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
-        await self.queue(lecture_id, assignment_id, submission_id)
+    for handler, name in ((Action, "Handler"), (LegacyAlias, "LegacyHandler")):
+        handler.kind = kind
+        handler.__name__ = handler.__qualname__ = f"{kind.value.capitalize()}{name}"
+    return Action, LegacyAlias
 
 
-class LegacyFeedbackHandler(GradingActionHandler):
-    """Grader Service 0.12's ``GET .../grading/{submission_id}/feedback``."""
-
-    kind = JobKind.FEEDBACK
-    mutating_get = True
-
-    @document(
-        "Deprecated GET alias of POST .../submissions/{submission_id}/feedback",
-        response=JobOut,
-        status=202,
-        errors=[403, 404, 409],
-        tags=["grading"],
-        deprecated=True,
-    )
-    @authorize(*STAFF)
-    async def get(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
-        await self.queue(lecture_id, assignment_id, submission_id)
+AutogradeHandler, LegacyAutogradeHandler = grading_action_handlers(
+    JobKind.AUTOGRADE, "an autograde"
+)
+FeedbackHandler, LegacyFeedbackHandler = grading_action_handlers(
+    JobKind.FEEDBACK, "feedback generation"
+)
 
 
 _SUBMISSIONS = "api/lectures/{lecture_id}/assignments/{assignment_id}/submissions"

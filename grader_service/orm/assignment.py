@@ -84,5 +84,10 @@ class Assignment(TimestampMixin, Base):
         back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True
     )
 
+    @property
+    def deleted(self) -> bool:
+        """Whether the assignment is soft-deleted."""
+        return self.deleted_at is not None
+
     def __repr__(self) -> str:
         return f"<Assignment {self.name!r} id={self.id} lecture={self.lecture_id}>"
