@@ -43,8 +43,9 @@ def _check_region_placement(cell: NotebookNode, index: int, name: str) -> None:
     ]
     for region, allowed, what in checks:
         if region.present(cell.source) and not allowed:
-            raise RegionError(f"'{region.begin}' may only appear in {what}",
-                              notebook=name, cell_index=index)
+            raise RegionError(
+                f"'{region.begin}' may only appear in {what}", notebook=name, cell_index=index
+            )
 
 
 class GenerateAssignment(BaseConverter):
@@ -52,9 +53,11 @@ class GenerateAssignment(BaseConverter):
 
     code_stub = Dict(
         value_trait=Unicode(),
-        default_value={"python": "# YOUR CODE HERE\nraise NotImplementedError()",
-         "R": "# YOUR CODE HERE\nstop('No Answer Given!')",
-         "julia": "# YOUR CODE HERE\nthrow(ErrorException(\"No Answer Given!\"))"},
+        default_value={
+            "python": "# YOUR CODE HERE\nraise NotImplementedError()",
+            "R": "# YOUR CODE HERE\nstop('No Answer Given!')",
+            "julia": '# YOUR CODE HERE\nthrow(ErrorException("No Answer Given!"))',
+        },
         help="Replacement for a solution region in code cells, per kernel language.",
     ).tag(config=True)
 
@@ -74,17 +77,24 @@ class GenerateAssignment(BaseConverter):
         """The stub replacing a solution in ``cell``."""
         if cell.cell_type != "code":
             return str(self.text_stub)
-        language = nb.metadata.get("kernelspec", {}).get("language") \
-            or nb.metadata.get("language_info", {}).get("name") or "python"
+        language = (
+            nb.metadata.get("kernelspec", {}).get("language")
+            or nb.metadata.get("language_info", {}).get("name")
+            or "python"
+        )
         return str(self.code_stub.get(language, self.code_stub["python"]))
 
-    def convert_notebook(self, source_nb: NotebookNode, name: str,
-                         ) -> tuple[NotebookNode, Notebook]:
+    def convert_notebook(
+        self,
+        source_nb: NotebookNode,
+        name: str,
+    ) -> tuple[NotebookNode, Notebook]:
         """Return the student version of one notebook and its gradebook entry."""
         nb = copy.deepcopy(source_nb)
         md.upgrade_notebook(nb, name=name)
-        gb_nb = Notebook(id=name, name=name,
-                         kernelspec=json.dumps(nb.metadata.get("kernelspec", {})))
+        gb_nb = Notebook(
+            id=name, name=name, kernelspec=json.dumps(nb.metadata.get("kernelspec", {}))
+        )
         for index, cell in enumerate(nb.cells):
             _check_region_placement(cell, index, name)
             if cell.cell_type == "code":
@@ -110,25 +120,37 @@ class GenerateAssignment(BaseConverter):
         meta["locked"] = md.is_locked(cell)
         meta["cell_type"] = cell.cell_type
         meta.pop("checksum", None)
-        common = {"id": gid, "name": gid, "notebook_id": gb_nb.id, "grade_id": gid,
-                  "comment_id": gid}
+        common = {
+            "id": gid,
+            "name": gid,
+            "notebook_id": gb_nb.id,
+            "grade_id": gid,
+            "comment_id": gid,
+        }
         if md.is_grade(cell):
             gb_nb.grade_cells_dict[gid] = GradeCell(
-                **common, max_score=float(meta["points"]), cell_type=cell.cell_type)
+                **common, max_score=float(meta["points"]), cell_type=cell.cell_type
+            )
         if md.is_task(cell):
             gb_nb.task_cells_dict[gid] = TaskCell(
-                **common, max_score=float(meta["points"]), cell_type="markdown")
+                **common, max_score=float(meta["points"]), cell_type="markdown"
+            )
         if md.is_solution(cell):
             gb_nb.solution_cells_dict[gid] = SolutionCell(**common)
         gb_nb.source_cells_dict[gid] = SourceCell(
-            id=gid, name=gid, notebook_id=gb_nb.id, cell_type=cell.cell_type,
-            locked=md.is_locked(cell), source=cell.source, checksum=md.compute_checksum(cell))
+            id=gid,
+            name=gid,
+            notebook_id=gb_nb.id,
+            cell_type=cell.cell_type,
+            locked=md.is_locked(cell),
+            source=cell.source,
+            checksum=md.compute_checksum(cell),
+        )
 
     def _finish_release_cell(self, cell: NotebookNode) -> None:
         """Remove hidden tests, lock, and checksum the cell as the student will see it."""
         if md.is_grade(cell) and not md.is_solution(cell):
-            cell.source = strip_region(strip_region(cell.source, ALWAYS_HIDDEN_TESTS),
-                                       HIDDEN_TESTS)
+            cell.source = strip_region(strip_region(cell.source, ALWAYS_HIDDEN_TESTS), HIDDEN_TESTS)
         # the gradebook keeps the mark scheme for graders; students never see it
         cell.source = strip_region(cell.source, MARK_SCHEME)
         if md.is_nbgrader_cell(cell):
@@ -166,8 +188,9 @@ class GenerateAssignment(BaseConverter):
         if self.copy_files:
             gradebook.extra_files = self.copy_extra_files(input_dir, output_dir)
         write_gradebook(gradebook, output_dir / GRADEBOOK_FILENAME)
-        self.log.info("Released %d notebook(s) in %.3f s", len(releases),
-                      time.perf_counter() - started)
+        self.log.info(
+            "Released %d notebook(s) in %.3f s", len(releases), time.perf_counter() - started
+        )
         return gradebook
 
 
@@ -189,8 +212,11 @@ class GenerateSolution(BaseConverter):
                 # keep the answer, drop only its delimiter lines
                 source = _unwrap(cell.source, SOLUTION)
                 source = strip_region(source, ALWAYS_HIDDEN_TESTS)
-                source = _unwrap(source, HIDDEN_TESTS) if self.include_hidden_tests \
+                source = (
+                    _unwrap(source, HIDDEN_TESTS)
+                    if self.include_hidden_tests
                     else strip_region(source, HIDDEN_TESTS)
+                )
                 cell.source = strip_region(source, MARK_SCHEME)
             except RegionError as err:
                 raise RegionError(str(err), notebook=name, cell_index=index) from None

@@ -96,38 +96,42 @@ class AutogradeResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (without the gradebook)."""
         return {
-            "score": self.score, "max_score": self.max_score,
+            "score": self.score,
+            "max_score": self.max_score,
             "unexpected_notebooks": self.unexpected_notebooks,
-            "notebooks": {k: {**asdict(v), "score": v.score, "max_score": v.max_score}
-                          for k, v in self.notebooks.items()},
+            "notebooks": {
+                k: {**asdict(v), "score": v.score, "max_score": v.max_score}
+                for k, v in self.notebooks.items()
+            },
         }
 
 
-def _partial_credit(cell: NotebookNode, max_score: float) -> tuple[float, str | None]:
-    """nbgrader's partial credit: a numeric execute_result of a passing test."""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") != "execute_result":
-            continue
-        text = out.get("data", {}).get("text/plain")
-        if isinstance(text, list):
-            text = "".join(text)
-        try:
-            value = float(str(text).strip())
-        except ValueError:
-            return max_score, None
-        if math.isnan(value) or value < 0:
-            return 0.0, f"the test reported an invalid score {text!r}"
-        if value > max_score:
-            return max_score, f"the test reported {value:g} points, capped at {max_score:g}"
-        return value, None
-    return max_score, None
+def _partial_credit(result: str | None, max_score: float) -> tuple[float, str | None]:
+    """nbgrader's partial credit: a passing test whose value is a number scores that number.
+
+    ``result`` is the harness's record of the test cell's own value (see CellRun.result),
+    not an output from the notebook, so output that student code publishes or floods
+    during the test cannot stand in for it.
+    """
+    if result is None:
+        return max_score, None
+    try:
+        value = float(result.strip())
+    except ValueError:
+        return max_score, None
+    if math.isnan(value) or value < 0:
+        return 0.0, f"the test reported an invalid score {result!r}"
+    if value > max_score:
+        return max_score, f"the test reported {value:g} points, capped at {max_score:g}"
+    return value, None
 
 
 class Autograde(BaseConverter):
     """Grade the notebooks of a submission; write graded notebooks and the gradebook."""
 
     tamper_policy = Enum(
-        ["restore", "zero"], "restore",
+        ["restore", "zero"],
+        "restore",
         help="""What tampering costs. 'restore' (nbgrader's behaviour): restored cells are
         graded normally and the changes are reported in the comments. 'zero': a notebook
         with any tampering scores 0 on every cell (still reported).""",
@@ -135,8 +139,9 @@ class Autograde(BaseConverter):
 
     fail_on_stderr = Bool(
         False,
-        help="""Fail a test cell that wrote to stderr even without an error. Off by default,
-        like nbgrader: warnings go to stderr too.""",
+        help="""Fail a test cell that wrote to stderr even without an error, as nbgrader
+        (0.9) does. Off by default, because warnings go to stderr too and a library's
+        DeprecationWarning should cost no points; turn it on for nbgrader's exact scores.""",
     ).tag(config=True)
 
     extra_env = Dict(
@@ -147,7 +152,7 @@ class Autograde(BaseConverter):
     report_file = Unicode(
         "",
         help="If set, a JSON summary (scores, reasons, tampering) is written to this path "
-             "(relative paths are relative to the output directory).",
+        "(relative paths are relative to the output directory).",
     ).tag(config=True)
 
     runner = Instance(NotebookRunner, help="Executes the notebooks; configure its limits.")
@@ -156,13 +161,15 @@ class Autograde(BaseConverter):
     def _runner_default(self) -> NotebookRunner:
         return NotebookRunner(parent=self)
 
-    def convert(self, input_dir: str | Path, output_dir: str | Path,
-                gradebook: GradeBookModel | None = None) -> AutogradeResult:
+    def convert(
+        self, input_dir: str | Path, output_dir: str | Path, gradebook: GradeBookModel | None = None
+    ) -> AutogradeResult:
         """Synchronous :meth:`convert_async` (for the CLI; not from inside an event loop)."""
         return asyncio.run(self.convert_async(input_dir, output_dir, gradebook))
 
-    async def convert_async(self, input_dir: str | Path, output_dir: str | Path,
-                            gradebook: GradeBookModel | None = None) -> AutogradeResult:
+    async def convert_async(
+        self, input_dir: str | Path, output_dir: str | Path, gradebook: GradeBookModel | None = None
+    ) -> AutogradeResult:
         """Grade ``input_dir`` against ``gradebook`` (default: OUTPUT/gradebook.json)."""
         input_dir, output_dir = Path(input_dir), Path(output_dir)
         if gradebook is None:
@@ -196,8 +203,9 @@ class Autograde(BaseConverter):
         self.log.info("Autograded: %.2f / %.2f points", result.score, result.max_score)
         return result
 
-    async def grade_notebook(self, student_nb: NotebookNode, gb_nb: Notebook, *,
-                             cwd: Path) -> tuple[NotebookNode, NotebookResult]:
+    async def grade_notebook(
+        self, student_nb: NotebookNode, gb_nb: Notebook, *, cwd: Path
+    ) -> tuple[NotebookNode, NotebookResult]:
         """Rebuild, execute and score one notebook; updates ``gb_nb`` grades and comments."""
         nb, events = restore_notebook(student_nb, gb_nb)
         kernelspec = json.loads(gb_nb.kernelspec or "{}")
@@ -206,7 +214,9 @@ class Autograde(BaseConverter):
         for event in events:
             self.log.warning("%s: %s", gb_nb.name, event.message)
         runs = await self.runner.run(
-            nb, cwd=str(cwd), env={**self.extra_env, "NBGRADER_EXECUTION": "autograde"},
+            nb,
+            cwd=str(cwd),
+            env={**self.extra_env, "NBGRADER_EXECUTION": "autograde"},
             kernel_name=kernelspec.get("name"),
         )
         nb_result = NotebookResult(gb_nb.name, "graded", events=events)
@@ -226,8 +236,9 @@ class Autograde(BaseConverter):
             cell.source = strip_hidden(cell.source, always_hidden_only=True)
         return nb, nb_result
 
-    def _score_cell(self, gb_nb: Notebook, gid: str, cell: NotebookNode,
-                    run: CellRun | None) -> CellResult | None:
+    def _score_cell(
+        self, gb_nb: Notebook, gid: str, cell: NotebookNode, run: CellRun | None
+    ) -> CellResult | None:
         if gid in gb_nb.task_cells_dict:
             return CellResult(gid, "task", None, gb_nb.task_cells_dict[gid].max_score, "manual")
         if gid not in gb_nb.grade_cells_dict:
@@ -242,24 +253,27 @@ class Autograde(BaseConverter):
         if run is None or not run.succeeded:
             reason = run.reason if run is not None else "the cell was not executed"
             return CellResult(gid, "test", 0.0, points, "failed", reason)
-        if self.fail_on_stderr and any(o.get("name") == "stderr" for o in cell.outputs):
+        if self.fail_on_stderr and run.wrote_stderr:
             return CellResult(gid, "test", 0.0, points, "failed", "the test wrote to stderr")
-        score, note = _partial_credit(cell, points)
+        score, note = _partial_credit(run.result, points)
         status = "passed" if score == points else "partial"
         return CellResult(gid, "test", score, points, status, note)
 
     def _score_missing(self, gb_nb: Notebook, status: str, reason: str) -> NotebookResult:
         nb_result = NotebookResult(gb_nb.name, status, reason=reason)
         for cell in gb_nb.graded_cells:
-            kind = "task" if cell.name in gb_nb.task_cells_dict else (
-                "answer" if cell.name in gb_nb.solution_cells_dict else "test")
+            kind = (
+                "task"
+                if cell.name in gb_nb.task_cells_dict
+                else ("answer" if cell.name in gb_nb.solution_cells_dict else "test")
+            )
             nb_result.cells.append(
-                CellResult(cell.name, kind, 0.0, float(cell.max_score), "missing", reason))
+                CellResult(cell.name, kind, 0.0, float(cell.max_score), "missing", reason)
+            )
         self._save(gb_nb, nb_result, [])
         return nb_result
 
-    def _save(self, gb_nb: Notebook, nb_result: NotebookResult,
-              events: list[TamperEvent]) -> None:
+    def _save(self, gb_nb: Notebook, nb_result: NotebookResult, events: list[TamperEvent]) -> None:
         """Write grades and comments into the gradebook, keeping manual scores."""
         by_cell: dict[str | None, list[str]] = {}
         for event in events:
@@ -267,14 +281,22 @@ class Autograde(BaseConverter):
         for cr in nb_result.cells:
             old = gb_nb.grades_dict.get(cr.grade_id)
             grade = Grade(
-                id=cr.grade_id, notebook_id=gb_nb.id, cell_id=cr.grade_id,
+                id=cr.grade_id,
+                notebook_id=gb_nb.id,
+                cell_id=cr.grade_id,
                 auto_score=cr.score,
                 manual_score=old.manual_score if old else None,
                 extra_credit=old.extra_credit if old else None,
-                max_score_gradecell=(gb_nb.grade_cells_dict[cr.grade_id].max_score
-                                     if cr.grade_id in gb_nb.grade_cells_dict else None),
-                max_score_taskcell=(gb_nb.task_cells_dict[cr.grade_id].max_score
-                                    if cr.grade_id in gb_nb.task_cells_dict else None),
+                max_score_gradecell=(
+                    gb_nb.grade_cells_dict[cr.grade_id].max_score
+                    if cr.grade_id in gb_nb.grade_cells_dict
+                    else None
+                ),
+                max_score_taskcell=(
+                    gb_nb.task_cells_dict[cr.grade_id].max_score
+                    if cr.grade_id in gb_nb.task_cells_dict
+                    else None
+                ),
             )
             grade.needs_manual_grade = cr.score is None or grade.manual_score is not None
             grade.failed_tests = cr.kind == "test" and cr.score == 0.0
@@ -285,11 +307,17 @@ class Autograde(BaseConverter):
             if gid == next(iter(gb_nb.source_cells_dict), None):
                 texts += by_cell.get(None, [])  # notebook-wide events go on the first cell
             old_comment = gb_nb.comments_dict.get(gid)
-            if not texts and old_comment is None and gid not in gb_nb.solution_cells_dict \
-                    and gid not in gb_nb.task_cells_dict:
+            if (
+                not texts
+                and old_comment is None
+                and gid not in gb_nb.solution_cells_dict
+                and gid not in gb_nb.task_cells_dict
+            ):
                 continue
             gb_nb.comments_dict[gid] = Comment(
-                id=gid, notebook_id=gb_nb.id, cell_id=gid,
+                id=gid,
+                notebook_id=gb_nb.id,
+                cell_id=gid,
                 auto_comment="\n".join(texts) or None,
                 manual_comment=old_comment.manual_comment if old_comment else None,
             )

@@ -14,8 +14,15 @@ from traitlets.config import LoggingConfigurable
 from .errors import ConvertError
 
 #: Files that are never notebooks of an assignment nor files to hand out.
-DEFAULT_IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".git", "grader_config.py",
-                  "gradebook.json", ".gradebook-*"]
+DEFAULT_IGNORE = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    ".git",
+    "grader_config.py",
+    "gradebook.json",
+    ".gradebook-*",
+]
 
 
 class BaseConverter(LoggingConfigurable):
@@ -28,7 +35,8 @@ class BaseConverter(LoggingConfigurable):
     ).tag(config=True)
 
     ignore = List(
-        Unicode(), DEFAULT_IGNORE,
+        Unicode(),
+        DEFAULT_IGNORE,
         help="File or directory name globs that are never converted or copied.",
     ).tag(config=True)
 
@@ -38,9 +46,13 @@ class BaseConverter(LoggingConfigurable):
 
     def find_notebooks(self, input_dir: Path) -> list[Path]:
         """Notebooks of ``input_dir`` matching ``file_pattern``, sorted, ignoring ignored ones."""
-        found = [p for p in Path(input_dir).glob(self.file_pattern)
-                 if p.is_file() and p.suffix == ".ipynb"
-                 and not self.is_ignored(p.relative_to(input_dir))]
+        found = [
+            p
+            for p in Path(input_dir).glob(self.file_pattern)
+            if p.is_file()
+            and p.suffix == ".ipynb"
+            and not self.is_ignored(p.relative_to(input_dir))
+        ]
         return sorted(found)
 
     @staticmethod

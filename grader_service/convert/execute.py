@@ -58,6 +58,10 @@ class CellRun:
     ename: str | None = None
     evalue: str | None = None
     truncated: bool = False
+    #: text/plain of the cell's last execute_result (its value), even if outputs were cut
+    result: str | None = None
+    #: whether the cell itself wrote to stderr (the grader's own notices do not count)
+    wrote_stderr: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -78,11 +82,21 @@ class _Collector:
     ename: str | None = None
     evalue: str | None = None
     clear_pending: bool = False
+    result: str | None = None
+    wrote_stderr: bool = False
 
     def add(self, msg: dict[str, Any]) -> None:
         """Record one iopub message of this cell."""
         kind = msg["msg_type"]
         content = msg["content"]
+        # Scores depend on these, so they are recorded apart from the outputs, which a
+        # flood of output can truncate. The last execute_result is the cell's own value:
+        # student code run by the cell can publish results too, but only before it.
+        if kind == "execute_result":
+            text = content.get("data", {}).get("text/plain", "")
+            self.result = ("".join(text) if isinstance(text, list) else str(text))[:1000]
+        if kind == "stream" and content.get("name") == "stderr":
+            self.wrote_stderr = True
         if kind == "error":
             # counted even when the output itself no longer fits the budget
             self.saw_error = True
@@ -105,8 +119,12 @@ class _Collector:
             self._truncate(kind, content)
             return
         self.used += size
-        if kind == "stream" and self.outputs and self.outputs[-1].get("output_type") == "stream" \
-                and self.outputs[-1].get("name") == content.get("name"):
+        if (
+            kind == "stream"
+            and self.outputs
+            and self.outputs[-1].get("output_type") == "stream"
+            and self.outputs[-1].get("name") == content.get("name")
+        ):
             self.outputs[-1]["text"] += content.get("text", "")
             return
         self.outputs.append(output_from_msg(msg))
@@ -114,16 +132,23 @@ class _Collector:
     def _truncate(self, kind: str, content: dict[str, Any]) -> None:
         if kind == "error":
             # keep the error itself, without its (large) traceback
-            self.outputs.append(NotebookNode(
-                output_type="error", ename=self.ename, evalue=(self.evalue or "")[:1000],
-                traceback=[],
-            ))
+            self.outputs.append(
+                NotebookNode(
+                    output_type="error",
+                    ename=self.ename,
+                    evalue=(self.evalue or "")[:1000],
+                    traceback=[],
+                )
+            )
         if not self.truncated:
             self.truncated = True
-            self.outputs.append(NotebookNode(
-                output_type="stream", name="stderr",
-                text=f"\n[output truncated by the grader: limit {self.max_bytes} bytes]\n",
-            ))
+            self.outputs.append(
+                NotebookNode(
+                    output_type="stream",
+                    name="stderr",
+                    text=f"\n[output truncated by the grader: limit {self.max_bytes} bytes]\n",
+                )
+            )
 
 
 class KernelDied(Exception):
@@ -149,12 +174,11 @@ class NotebookRunner(LoggingConfigurable):
         100_000, help="Bytes of output kept per cell; the rest is dropped with a notice."
     ).tag(config=True)
 
-    max_traceback_lines = Int(
-        100, help="Traceback entries kept per error output."
-    ).tag(config=True)
+    max_traceback_lines = Int(100, help="Traceback entries kept per error output.").tag(config=True)
 
     on_kernel_death = Enum(
-        ["fail", "restart"], "fail",
+        ["fail", "restart"],
+        "fail",
         help="""What to do after the kernel dies or is killed: 'fail' the remaining cells
         (with a reason), or 'restart' a fresh kernel and go on with the next cell.""",
     ).tag(config=True)
@@ -166,7 +190,11 @@ class NotebookRunner(LoggingConfigurable):
         return KernelLauncher(parent=self)
 
     async def run(
-        self, nb: NotebookNode, *, cwd: str, env: dict[str, str] | None = None,
+        self,
+        nb: NotebookNode,
+        *,
+        cwd: str,
+        env: dict[str, str] | None = None,
         kernel_name: str | None = None,
     ) -> dict[int, CellRun]:
         """Execute every code cell of ``nb`` in place; return a CellRun per code cell index."""
@@ -185,8 +213,10 @@ class NotebookRunner(LoggingConfigurable):
                 cell.outputs = []
                 cell.execution_count = None
                 if not_run_reason is None and loop.time() >= deadline:
-                    not_run_reason = f"not run: the notebook exceeded its total time limit of " \
-                                     f"{self.total_timeout:g} s"
+                    not_run_reason = (
+                        f"not run: the notebook exceeded its total time limit of "
+                        f"{self.total_timeout:g} s"
+                    )
                 if not_run_reason is not None:
                     runs[index] = CellRun(index, "not_run", reason=not_run_reason)
                     continue
@@ -201,8 +231,9 @@ class NotebookRunner(LoggingConfigurable):
                         self.log.info("Restarting the kernel after cell %d", index)
                         km, kc = await self._start(name, cwd, kernel_env)
                     else:
-                        not_run_reason = f"not run: the kernel stopped in cell {index}" \
-                                         f" ({run.reason})"
+                        not_run_reason = (
+                            f"not run: the kernel stopped in cell {index} ({run.reason})"
+                        )
         finally:
             if km is not None:
                 await self._stop(km, kc)
@@ -231,33 +262,47 @@ class NotebookRunner(LoggingConfigurable):
             await km.shutdown_kernel(now=True)
 
     async def _run_cell(
-        self, km: KernelManagerLike, kc: Any, cell: NotebookNode, index: int, deadline: float,
+        self,
+        km: KernelManagerLike,
+        kc: Any,
+        cell: NotebookNode,
+        index: int,
+        deadline: float,
     ) -> CellRun:
         loop = asyncio.get_running_loop()
         collector = _Collector(self.max_output_bytes, self.max_traceback_lines)
         if not cell.source.strip():
             return CellRun(index, "ok")
-        msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False,
-                            stop_on_error=False)
+        msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False, stop_on_error=False)
         exchange = asyncio.ensure_future(_exchange(kc, msg_id, collector, cell))
         watchdog = asyncio.ensure_future(_watch(km))
         cell_deadline = min(loop.time() + self.cell_timeout, deadline)
         try:
             done, _ = await asyncio.wait(
-                {exchange, watchdog}, timeout=max(cell_deadline - loop.time(), 0),
+                {exchange, watchdog},
+                timeout=max(cell_deadline - loop.time(), 0),
                 return_when=asyncio.FIRST_COMPLETED,
             )
             if exchange in done:
                 return self._finish(index, collector, exchange.result(), cell)
             if watchdog in done:
-                return self._fail(index, collector, cell, "kernel_died",
-                                  "the kernel died while running this cell "
-                                  "(it exited, crashed or ran out of memory)")
+                return self._fail(
+                    index,
+                    collector,
+                    cell,
+                    "kernel_died",
+                    "the kernel died while running this cell "
+                    "(it exited, crashed or ran out of memory)",
+                )
             if loop.time() >= deadline:
                 await km.shutdown_kernel(now=True)
-                return self._fail(index, collector, cell, "timeout",
-                                  f"the notebook exceeded its total time limit of "
-                                  f"{self.total_timeout:g} s")
+                return self._fail(
+                    index,
+                    collector,
+                    cell,
+                    "timeout",
+                    f"the notebook exceeded its total time limit of {self.total_timeout:g} s",
+                )
             reason = f"the cell exceeded its time limit of {self.cell_timeout:g} s"
             with contextlib.suppress(Exception):
                 await km.interrupt_kernel()
@@ -272,12 +317,14 @@ class NotebookRunner(LoggingConfigurable):
                 task.cancel()
             await asyncio.gather(exchange, watchdog, return_exceptions=True)
 
-    def _finish(self, index: int, col: _Collector, reply: dict[str, Any],
-                cell: NotebookNode) -> CellRun:
+    def _finish(
+        self, index: int, col: _Collector, reply: dict[str, Any], cell: NotebookNode
+    ) -> CellRun:
         cell.outputs = col.outputs
         status = reply.get("status")
         if status == "ok" and not col.saw_error:
-            return CellRun(index, "ok", truncated=col.truncated)
+            return CellRun(index, "ok", truncated=col.truncated, result=col.result,
+                           wrote_stderr=col.wrote_stderr)
         ename = col.ename or reply.get("ename") or "Error"
         evalue = col.evalue if col.ename else reply.get("evalue", "")
         if status == "ok":
@@ -286,16 +333,31 @@ class NotebookRunner(LoggingConfigurable):
             reason = f"{ename}: {evalue}"
         else:
             reason = f"the kernel reported status {status!r}"
-        return CellRun(index, "error", reason=strip_ansi(reason)[:2000], ename=ename,
-                       evalue=strip_ansi(str(evalue))[:2000], truncated=col.truncated)
+        return CellRun(
+            index,
+            "error",
+            reason=strip_ansi(reason)[:2000],
+            ename=ename,
+            evalue=strip_ansi(str(evalue))[:2000],
+            truncated=col.truncated,
+            wrote_stderr=col.wrote_stderr,
+        )
 
-    def _fail(self, index: int, col: _Collector, cell: NotebookNode, status: str,
-              reason: str) -> CellRun:
-        col.outputs.append(NotebookNode(output_type="stream", name="stderr",
-                                        text=f"[grader] {reason}\n"))
+    def _fail(
+        self, index: int, col: _Collector, cell: NotebookNode, status: str, reason: str
+    ) -> CellRun:
+        col.outputs.append(
+            NotebookNode(output_type="stream", name="stderr", text=f"[grader] {reason}\n")
+        )
         cell.outputs = col.outputs
-        return CellRun(index, status, reason=reason, ename=col.ename, evalue=col.evalue,
-                       truncated=col.truncated)
+        return CellRun(
+            index,
+            status,
+            reason=reason,
+            ename=col.ename,
+            evalue=col.evalue,
+            truncated=col.truncated,
+        )
 
 
 async def _alive(km: KernelManagerLike) -> bool:

@@ -9,6 +9,14 @@ Leaks are prevented at three places, because each can carry hidden test text:
 * comments: automatic reasons of such cells (``AssertionError: ...``) are replaced by a
   neutral sentence; comments a grader wrote are shown.
 
+Student code can also copy hidden tests into places that are shown: the kernel's input
+history (``In``) and stack frames hold the restored tests once they ran, so a later cell
+can print them, or a function can raise with them while a visible test calls it. Every
+output and automatic comment is therefore scrubbed of each secret line (of at least
+``min_redacted_length`` characters) before it is rendered. Text the student encodes
+first (reversed, base64) cannot be recognised; that stays a limit of any grader that
+runs tests in the student's kernel, nbgrader included.
+
 Everything from the notebook is HTML-escaped; rich HTML outputs go into a sandboxed
 iframe without scripts.
 """
@@ -16,17 +24,21 @@ iframe without scripts.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nbformat import NotebookNode
-from traitlets import Bool
+from traitlets import Bool, Int
 
 from . import metadata as md
 from .base import BaseConverter
 from .execute import strip_ansi
 from .gradebook import GRADEBOOK_FILENAME, GradeBookModel, Notebook, read_gradebook
-from .regions import ALWAYS_HIDDEN_TESTS, HIDDEN_TESTS, MARK_SCHEME, strip_region
+from .regions import ALWAYS_HIDDEN_TESTS, HIDDEN_TESTS, MARK_SCHEME, region_lines, strip_region
+
+Redact = Callable[[str], str]
+REDACTED = "[hidden]"
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
@@ -63,12 +75,39 @@ class GenerateFeedback(BaseConverter):
         after the deadline. Outputs of cells with hidden tests are shown only then.""",
     ).tag(config=True)
 
+    min_redacted_length = Int(
+        8,
+        help="""Lines of hidden tests at least this long are blanked out wherever they
+        appear in outputs and automatic comments. Shorter lines (``pass``, ``)``) carry no
+        secret and would blank out ordinary output.""",
+    ).tag(config=True)
+
+    def redactor(self, gb_nb: Notebook) -> Redact:
+        """A function removing every secret line of the notebook's tests from a text."""
+        regions = [ALWAYS_HIDDEN_TESTS, MARK_SCHEME]
+        if not self.show_hidden_tests:
+            regions.append(HIDDEN_TESTS)
+        secrets = {line.strip() for cell in gb_nb.source_cells_dict.values()
+                   for region in regions
+                   for line in region_lines(cell.source, region, delimiters=True)}
+        # longest first, so a line containing a shorter secret line is removed whole
+        ordered = sorted((s for s in secrets if len(s) >= self.min_redacted_length),
+                         key=len, reverse=True)
+
+        def redact(text: str) -> str:
+            for secret in ordered:
+                text = text.replace(secret, REDACTED)
+            return text
+
+        return redact
+
     def _cell_is_secret(self, gb_nb: Notebook, gid: str | None) -> bool:
         if gid is None or gid not in gb_nb.source_cells_dict:
             return False
         source = gb_nb.source_cells_dict[gid].source
         return ALWAYS_HIDDEN_TESTS.present(source) or (
-            HIDDEN_TESTS.present(source) and not self.show_hidden_tests)
+            HIDDEN_TESTS.present(source) and not self.show_hidden_tests
+        )
 
     def _visible_source(self, gb_nb: Notebook, gid: str | None, cell: NotebookNode) -> str:
         source = cell.source
@@ -81,18 +120,21 @@ class GenerateFeedback(BaseConverter):
 
     def render_notebook(self, nb: NotebookNode | None, gb_nb: Notebook) -> str:
         """The feedback page of one notebook (``nb`` None: it was not submitted)."""
-        parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
-                 f"<title>Feedback: {html.escape(gb_nb.name)}</title><style>{_CSS}</style>"
-                 f"</head><body><h1>{html.escape(gb_nb.name)}</h1>",
-                 f"<p class='total'>Score: {_fmt(gb_nb.score)} / {_fmt(gb_nb.max_score)}</p>"]
+        parts = [
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<title>Feedback: {html.escape(gb_nb.name)}</title><style>{_CSS}</style>"
+            f"</head><body><h1>{html.escape(gb_nb.name)}</h1>",
+            f"<p class='total'>Score: {_fmt(gb_nb.score)} / {_fmt(gb_nb.max_score)}</p>",
+        ]
         if nb is None:
             parts.append("<p>This notebook was not submitted.</p>")
-        for cell in (nb.cells if nb is not None else []):
-            parts.append(self._render_cell(cell, gb_nb))
+        redact = self.redactor(gb_nb)
+        for cell in nb.cells if nb is not None else []:
+            parts.append(self._render_cell(cell, gb_nb, redact))
         parts.append("</body></html>")
         return "\n".join(parts)
 
-    def _render_cell(self, cell: NotebookNode, gb_nb: Notebook) -> str:
+    def _render_cell(self, cell: NotebookNode, gb_nb: Notebook, redact: Redact) -> str:
         gid = md.grade_id(cell)
         secret = self._cell_is_secret(gb_nb, gid)
         grade = gb_nb.grades_dict.get(gid) if gid else None
@@ -104,26 +146,29 @@ class GenerateFeedback(BaseConverter):
                 classes.append("failed")
             elif grade.auto_score is not None and grade.auto_score == grade.max_score:
                 classes.append("passed")
-            score = grade.score if (grade.auto_score is not None
-                                    or grade.manual_score is not None) else None
-            head = (f"<div class='score'>{_fmt(score)} / {_fmt(grade.max_score)} "
-                    f"point(s)</div>")
+            score = (
+                grade.score
+                if (grade.auto_score is not None or grade.manual_score is not None)
+                else None
+            )
+            head = f"<div class='score'>{_fmt(score)} / {_fmt(grade.max_score)} point(s)</div>"
         source = self._visible_source(gb_nb, gid, cell)
         if cell.cell_type == "markdown":
             body = _markdown(source)
         else:
             body = f"<pre class='source'>{html.escape(source)}</pre>"
         if cell.cell_type == "code":
-            body += self._render_outputs(cell, secret)
-        body += self._render_comment(gb_nb, gid, secret)
+            body += self._render_outputs(cell, secret, redact)
+        body += self._render_comment(gb_nb, gid, secret, redact)
         return f"<div class='{' '.join(classes)}'>{head}{body}</div>"
 
-    def _render_outputs(self, cell: NotebookNode, secret: bool) -> str:
+    def _render_outputs(self, cell: NotebookNode, secret: bool, redact: Redact) -> str:
         if secret:
             return "<p><em>Output hidden: this cell runs hidden tests.</em></p>"
-        return "".join(_render_output(out) for out in cell.get("outputs", []))
+        return "".join(_render_output(out, redact) for out in cell.get("outputs", []))
 
-    def _render_comment(self, gb_nb: Notebook, gid: str | None, secret: bool) -> str:
+    def _render_comment(self, gb_nb: Notebook, gid: str | None, secret: bool,
+                        redact: Redact) -> str:
         comment = gb_nb.comments_dict.get(gid) if gid else None
         if comment is None:
             return ""
@@ -131,15 +176,22 @@ class GenerateFeedback(BaseConverter):
         if comment.auto_comment:
             grade = gb_nb.grades_dict.get(gid or "")
             failed = grade is not None and grade.failed_tests
-            texts.append(("Some tests in this cell failed." if failed else
-                          "This cell was checked by hidden tests.")
-                         if secret else comment.auto_comment)
+            texts.append(
+                (
+                    "Some tests in this cell failed."
+                    if failed
+                    else "This cell was checked by hidden tests."
+                )
+                if secret
+                else redact(comment.auto_comment)
+            )
         if comment.manual_comment:
             texts.append(comment.manual_comment)
         return "".join(f"<div class='comment'>{html.escape(t)}</div>" for t in texts)
 
-    def convert(self, input_dir: str | Path, output_dir: str | Path,
-                gradebook: GradeBookModel | None = None) -> list[Path]:
+    def convert(
+        self, input_dir: str | Path, output_dir: str | Path, gradebook: GradeBookModel | None = None
+    ) -> list[Path]:
         """Write ``<notebook>.html`` for each notebook of the gradebook; return the paths."""
         input_dir, output_dir = Path(input_dir), Path(output_dir)
         if gradebook is None:
@@ -155,13 +207,13 @@ class GenerateFeedback(BaseConverter):
         return written
 
 
-def _render_output(out: dict[str, Any]) -> str:
+def _render_output(out: dict[str, Any], redact: Redact) -> str:
     kind = out.get("output_type")
     if kind == "stream":
-        return f"<pre>{html.escape(strip_ansi(str(out.get('text', ''))))}</pre>"
+        return f"<pre>{html.escape(redact(strip_ansi(str(out.get('text', '')))))}</pre>"
     if kind == "error":
         text = "\n".join(out.get("traceback") or []) or f"{out.get('ename')}: {out.get('evalue')}"
-        return f"<pre class='error'>{html.escape(strip_ansi(text))}</pre>"
+        return f"<pre class='error'>{html.escape(redact(strip_ansi(text)))}</pre>"
     data = out.get("data", {})
     if "image/png" in data:
         png = "".join(data["image/png"]).replace("\n", "")
@@ -169,9 +221,9 @@ def _render_output(out: dict[str, Any]) -> str:
     if "text/html" in data:
         doc = "".join(data["text/html"]) if isinstance(data["text/html"], list) \
             else str(data["text/html"])
-        return f"<iframe sandbox srcdoc=\"{html.escape(doc, quote=True)}\"></iframe>"
+        return f"<iframe sandbox srcdoc=\"{html.escape(redact(doc), quote=True)}\"></iframe>"
     if "text/plain" in data:
         text = "".join(data["text/plain"]) if isinstance(data["text/plain"], list) \
             else str(data["text/plain"])
-        return f"<pre>{html.escape(text)}</pre>"
+        return f"<pre>{html.escape(redact(text))}</pre>"
     return ""

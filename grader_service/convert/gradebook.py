@@ -164,7 +164,9 @@ class Notebook(_Model):
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, each cell tagged with its own ``_type``."""
         data: dict[str, Any] = {
-            "id": self.id, "name": self.name, "flagged": self.flagged,
+            "id": self.id,
+            "name": self.name,
+            "flagged": self.flagged,
             "kernelspec": self.kernelspec,
         }
         for key in _CELL_DICTS:
@@ -178,7 +180,8 @@ class Notebook(_Model):
         if not isinstance(data, dict) or "name" not in data:
             raise GradebookError("notebook entry without a name")
         kwargs: dict[str, Any] = {
-            "id": data.get("id") or data["name"], "name": data["name"],
+            "id": data.get("id") or data["name"],
+            "name": data["name"],
             "kernelspec": data.get("kernelspec") or "{}",
             "flagged": bool(data.get("flagged") or False),
         }

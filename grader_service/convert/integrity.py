@@ -86,31 +86,47 @@ def _new_cell(cell_type: str, source: str) -> NotebookNode:
 
 
 def _restore_cell(
-    gb_nb: Notebook, gid: str, student: NotebookNode | None, events: list[TamperEvent],
+    gb_nb: Notebook,
+    gid: str,
+    student: NotebookNode | None,
+    events: list[TamperEvent],
 ) -> NotebookNode:
     src: SourceCell = gb_nb.source_cells_dict[gid]
     keeps_student_source = gid in gb_nb.solution_cells_dict
     if student is None:
-        events.append(TamperEvent(gid, "deleted",
-                                  f"cell '{gid}' was deleted; it was restored from the gradebook"))
+        events.append(
+            TamperEvent(
+                gid, "deleted", f"cell '{gid}' was deleted; it was restored from the gradebook"
+            )
+        )
         cell = _new_cell(src.cell_type, src.source)
     else:
         old = md.nbgrader_meta(student) or {}
         source = student.source if keeps_student_source else src.source
         if student.cell_type != src.cell_type:
-            events.append(TamperEvent(
-                gid, "cell_type",
-                f"cell '{gid}' was changed from {src.cell_type} to {student.cell_type}; "
-                f"its type was restored"))
-        if not keeps_student_source and not _same_text(student.source,
-                                                       release_source(src.source)):
-            events.append(TamperEvent(gid, "source",
-                                      f"locked cell '{gid}' was modified; its source was "
-                                      f"restored from the gradebook"))
+            events.append(
+                TamperEvent(
+                    gid,
+                    "cell_type",
+                    f"cell '{gid}' was changed from {src.cell_type} to {student.cell_type}; "
+                    f"its type was restored",
+                )
+            )
+        if not keeps_student_source and not _same_text(student.source, release_source(src.source)):
+            events.append(
+                TamperEvent(
+                    gid,
+                    "source",
+                    f"locked cell '{gid}' was modified; its source was restored from the gradebook",
+                )
+            )
         cell = _new_cell(src.cell_type, source)
         # keep harmless editor metadata (tags, collapsed, ...) but never grading metadata
-        cell.metadata = {k: copy.deepcopy(v) for k, v in student.get("metadata", {}).items()
-                         if k not in ("nbgrader", "editable", "deletable")}
+        cell.metadata = {
+            k: copy.deepcopy(v)
+            for k, v in student.get("metadata", {}).items()
+            if k not in ("nbgrader", "editable", "deletable")
+        }
         _compare_meta(gb_nb, gid, old, events)
     cell.metadata["nbgrader"] = canonical_meta(gb_nb, gid, src.cell_type)
     if gid in gb_nb.source_cells_dict and (src.locked or not keeps_student_source):
@@ -119,8 +135,9 @@ def _restore_cell(
     return cell
 
 
-def _compare_meta(gb_nb: Notebook, gid: str, old: dict[str, object],
-                  events: list[TamperEvent]) -> None:
+def _compare_meta(
+    gb_nb: Notebook, gid: str, old: dict[str, object], events: list[TamperEvent]
+) -> None:
     want = canonical_meta(gb_nb, gid, gb_nb.source_cells_dict[gid].cell_type)
     changed = []
     for key in ("grade", "solution", "task"):
@@ -136,13 +153,19 @@ def _compare_meta(gb_nb: Notebook, gid: str, old: dict[str, object],
     if want["locked"] and old.get("locked") is False:
         changed.append("locked false (expected true)")
     if changed:
-        events.append(TamperEvent(gid, "metadata",
-                                  f"grading metadata of cell '{gid}' was changed: "
-                                  f"{', '.join(changed)}; it was restored"))
+        events.append(
+            TamperEvent(
+                gid,
+                "metadata",
+                f"grading metadata of cell '{gid}' was changed: "
+                f"{', '.join(changed)}; it was restored",
+            )
+        )
 
 
 def restore_notebook(
-    student_nb: NotebookNode, gb_nb: Notebook,
+    student_nb: NotebookNode,
+    gb_nb: Notebook,
 ) -> tuple[NotebookNode, list[TamperEvent]]:
     """Return the notebook to grade (a new object) and the tampering found in the submission."""
     events: list[TamperEvent] = []
@@ -157,22 +180,35 @@ def restore_notebook(
         gid = meta.get("grade_id") if meta else None
         if isinstance(gid, str) and gid in followers:
             if gid in matched:
-                events.append(TamperEvent(gid, "duplicated",
-                                          f"cell '{gid}' appears more than once; the copy is "
-                                          f"treated as an ordinary cell"))
+                events.append(
+                    TamperEvent(
+                        gid,
+                        "duplicated",
+                        f"cell '{gid}' appears more than once; the copy is "
+                        f"treated as an ordinary cell",
+                    )
+                )
             else:
                 matched[gid] = cell
                 order.append(gid)
                 current = followers[gid]
                 continue
         elif meta and (meta.get("grade") or meta.get("task") or meta.get("solution")):
-            events.append(TamperEvent(gid if isinstance(gid, str) else None, "unknown",
-                                      f"cell {gid!r} is marked for grading but is not in "
-                                      f"the gradebook; it is treated as an ordinary cell"))
+            events.append(
+                TamperEvent(
+                    gid if isinstance(gid, str) else None,
+                    "unknown",
+                    f"cell {gid!r} is marked for grading but is not in "
+                    f"the gradebook; it is treated as an ordinary cell",
+                )
+            )
         current.append(_ordinary(cell))
     if order != [gid for gid in known if gid in matched]:
-        events.append(TamperEvent(None, "reordered",
-                                  "graded cells were moved; their original order was restored"))
+        events.append(
+            TamperEvent(
+                None, "reordered", "graded cells were moved; their original order was restored"
+            )
+        )
     cells = list(head)
     for gid in known:
         cells.append(_restore_cell(gb_nb, gid, matched.get(gid), events))
@@ -189,8 +225,11 @@ def restore_notebook(
 
 def _ordinary(cell: NotebookNode) -> NotebookNode:
     """A copy of a student cell stripped of every grading-related key."""
-    out = _new_cell(cell.cell_type if cell.cell_type in ("code", "markdown", "raw") else "raw",
-                    cell.get("source", ""))
-    out.metadata = {k: copy.deepcopy(v) for k, v in cell.get("metadata", {}).items()
-                    if k != "nbgrader"}
+    out = _new_cell(
+        cell.cell_type if cell.cell_type in ("code", "markdown", "raw") else "raw",
+        cell.get("source", ""),
+    )
+    out.metadata = {
+        k: copy.deepcopy(v) for k, v in cell.get("metadata", {}).items() if k != "nbgrader"
+    }
     return out

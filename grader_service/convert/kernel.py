@@ -100,8 +100,18 @@ class KernelLauncher(LoggingConfigurable):
 
     env_keep = List(
         Unicode(),
-        ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "PYTHONPATH",
-         "VIRTUAL_ENV", "SYSTEMROOT"],
+        [
+            "PATH",
+            "HOME",
+            "LANG",
+            "LC_ALL",
+            "LC_CTYPE",
+            "TMPDIR",
+            "TZ",
+            "PYTHONPATH",
+            "VIRTUAL_ENV",
+            "SYSTEMROOT",
+        ],
         help="""Environment variables of the harness passed on to the kernel. Everything
         else is dropped so service secrets (tokens, DB URLs) never reach student code.""",
     ).tag(config=True)
@@ -133,5 +143,7 @@ class KernelLauncher(LoggingConfigurable):
             )
             return km
         return _PrefixedKernelManager(
-            kernel_name=kernel_name, transport=self.transport, argv_prefix=self.argv_prefix,
+            kernel_name=kernel_name,
+            transport=self.transport,
+            argv_prefix=self.argv_prefix,
         )

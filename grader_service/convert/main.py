@@ -40,8 +40,16 @@ _FLAGS = {
     "debug": ({"Application": {"log_level": 10}}, "Log everything."),
     "quiet": ({"Application": {"log_level": 40}}, "Log errors only."),
 }
-_CLASSES: list[Any] = [BaseConverter, GenerateAssignment, GenerateSolution, Autograde,
-                       GenerateFeedback, Validate, NotebookRunner, KernelLauncher]
+_CLASSES: list[Any] = [
+    BaseConverter,
+    GenerateAssignment,
+    GenerateSolution,
+    Autograde,
+    GenerateFeedback,
+    Validate,
+    NotebookRunner,
+    KernelLauncher,
+]
 
 
 class ConvertCommand(Application):
@@ -148,8 +156,7 @@ class GraderConvertApp(Application):
 
     name = "grader-convert"
     description = __doc__
-    subcommands = {name: (cls, (cls.__doc__ or "").strip()) for name, cls in
-                   _SUBCOMMANDS.items()}
+    subcommands = {name: (cls, (cls.__doc__ or "").strip()) for name, cls in _SUBCOMMANDS.items()}
 
     def start(self) -> None:
         """Run the chosen subcommand."""

@@ -25,8 +25,17 @@ SCHEMA_VERSION = 3
 
 #: Keys allowed in v3 metadata; anything else is dropped on upgrade (as nbgrader does).
 V3_KEYS = frozenset(
-    {"schema_version", "grade", "locked", "solution", "task", "grade_id", "points",
-     "checksum", "cell_type"}
+    {
+        "schema_version",
+        "grade",
+        "locked",
+        "solution",
+        "task",
+        "grade_id",
+        "points",
+        "checksum",
+        "cell_type",
+    }
 )
 GRADE_ID_RE = re.compile(r"^[a-zA-Z0-9_\-]*$")
 
@@ -165,11 +174,11 @@ def validate_cell(cell: NotebookNode) -> None:
         if isinstance(points, bool) or not isinstance(points, int | float):
             raise MetadataError(f"graded cell {meta.get('grade_id')!r} has no numeric points")
         if points < 0 or not math.isfinite(points):
-            raise MetadataError(
-                f"graded cell {meta.get('grade_id')!r} has invalid points {points}")
+            raise MetadataError(f"graded cell {meta.get('grade_id')!r} has invalid points {points}")
     if task and (grade or solution):
         raise MetadataError(
-            f"task cell {meta.get('grade_id')!r} cannot also be graded or an answer")
+            f"task cell {meta.get('grade_id')!r} cannot also be graded or an answer"
+        )
     if task and cell.cell_type != "markdown":
         raise MetadataError(f"task cell {meta.get('grade_id')!r} must be a markdown cell")
     if cell.cell_type == "markdown" and not task and bool(grade) != bool(solution):

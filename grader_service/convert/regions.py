@@ -69,6 +69,20 @@ def strip_region(source: str, region: Region) -> str:
     return replace_region(source, region, None)[0]
 
 
+def region_lines(source: str, region: Region, *, delimiters: bool = False) -> list[str]:
+    """The lines inside every ``region`` of ``source``, with the delimiter lines if asked."""
+    inside = False
+    lines: list[str] = []
+    for line in source.splitlines():
+        if region.begin in line or region.end in line:
+            inside = region.begin in line
+            if delimiters:
+                lines.append(line)
+        elif inside:
+            lines.append(line)
+    return lines
+
+
 def strip_hidden(source: str, *, always_hidden_only: bool = False) -> str:
     """Remove always-hidden tests, and hidden tests too unless ``always_hidden_only``."""
     source = strip_region(source, ALWAYS_HIDDEN_TESTS)

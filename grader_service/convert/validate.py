@@ -36,18 +36,22 @@ class NotebookValidation:
     @property
     def ok(self) -> bool:
         """True if nothing needs the student's attention."""
-        return not (self.errors or self.changed_locked_cells or self.unanswered
-                    or self.failed_tests)
+        return not (
+            self.errors or self.changed_locked_cells or self.unanswered or self.failed_tests
+        )
 
     def summary(self) -> str:
         """Human-readable lines for the terminal."""
         lines = [f"{self.name}: {'OK' if self.ok else 'needs attention'}"]
         lines += [f"  error: {e}" for e in self.errors]
-        lines += [f"  locked cell changed (it will be restored when graded): {g}"
-                  for g in self.changed_locked_cells]
+        lines += [
+            f"  locked cell changed (it will be restored when graded): {g}"
+            for g in self.changed_locked_cells
+        ]
         lines += [f"  not answered yet: {g}" for g in self.unanswered]
         lines += [f"  test passed: {g}" for g in self.passed_tests]
         lines += [f"  test failed: {g}: {r}" for g, r in self.failed_tests.items()]
+        lines += [f"  error in cell {i}: {r}" for i, r in sorted(self.cell_errors.items())]
         return "\n".join(lines)
 
 
@@ -81,8 +85,9 @@ class Validate(BaseConverter):
             reports.append(report)
         return reports
 
-    async def validate_notebook(self, nb: NotebookNode, report: NotebookValidation, *,
-                                cwd: Path) -> None:
+    async def validate_notebook(
+        self, nb: NotebookNode, report: NotebookValidation, *, cwd: Path
+    ) -> None:
         """Fill ``report`` for one notebook."""
         nb = copy.deepcopy(nb)
         try:
@@ -104,8 +109,9 @@ class Validate(BaseConverter):
         if not self.execute:
             return
         kernel = nb.metadata.get("kernelspec", {}).get("name")
-        runs = await self.runner.run(nb, cwd=str(cwd), env={"NBGRADER_VALIDATING": "1"},
-                                     kernel_name=kernel)
+        runs = await self.runner.run(
+            nb, cwd=str(cwd), env={"NBGRADER_VALIDATING": "1"}, kernel_name=kernel
+        )
         for index, run in sorted(runs.items()):
             cell = nb.cells[index]
             gid = md.grade_id(cell)

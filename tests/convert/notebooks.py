@@ -101,3 +101,53 @@ def read(path) -> NotebookNode:
     """Read a notebook from ``path``."""
     with path.open(encoding="utf-8") as fh:
         return nbformat.read(fh, as_version=4)
+
+
+# The cross-check with nbgrader (test_nbgrader_crosscheck.py): honest work only.
+CROSSCHECK_STUDENTS: dict[str, dict[str, str]] = {
+    "correct": {"squares": SQUARES_OK, "fib": FIB_OK, "explain": "Quadratic growth."},
+    "partly": {"squares": SQUARES_OFF_BY_ONE, "fib": FIB_OK},
+    # passes the visible tests, fails the hidden ones
+    "hidden_fail": {"squares": "def squares(n):\n    return [1, 4, 9][:n] if n > 1 else []\n",
+                    "fib": "def fib(n):\n    return 1\n", "explain": "Fast."},
+    "wrong": {"squares": SQUARES_OFF_BY_ONE, "fib": FIB_WRONG, "explain": "No idea."},
+    "untouched": {},
+    "raises": {"squares": "def squares(n):\n    return [1 / 0]\n", "fib": FIB_OK},
+}
+#: A student who also adds cells of their own (graded like "correct").
+EXTRA_CELLS = "extra_cells"
+#: A test cell that writes a warning to stderr.
+STDERR = "warns"
+WARNS = ("import warnings\n\ndef squares(n):\n"
+         "    warnings.warn('squares is slow')\n    return [i * i for i in range(1, n + 1)]\n")
+
+
+def crosscheck_source() -> NotebookNode:
+    """ps1 in the subset nbgrader shares with us.
+
+    nbgrader has no ALWAYS HIDDEN TESTS, allows a MARK SCHEME only in task cells, and
+    fails on a task cell that is not also locked (its UI always locks them).
+    """
+    nb = source_notebook()
+    for cell in nb.cells:
+        cell.source = cell.source.replace("ALWAYS HIDDEN TESTS", "HIDDEN TESTS")
+        gid = cell.metadata.nbgrader["grade_id"]
+        if gid == "explain":
+            cell.source = cell.source.split("=== BEGIN MARK SCHEME")[0]
+        if gid == "task_plot":
+            cell.metadata.nbgrader["locked"] = True
+            cell.source += ("\n=== BEGIN MARK SCHEME ===\nA labelled plot.\n"
+                            "=== END MARK SCHEME ===\n")
+    return nb
+
+
+def crosscheck_submissions(release: NotebookNode) -> dict[str, NotebookNode]:
+    """Every cross-check student's notebook, made from one tool's release."""
+    subs = {name: fill(release, answers) for name, answers in CROSSCHECK_STUDENTS.items()}
+    extra = fill(release, CROSSCHECK_STUDENTS["correct"])
+    extra.cells.insert(2, new_code_cell("helper = squares(4)\nhelper"))
+    extra.cells.append(new_markdown_cell("My plot:"))
+    extra.cells.append(new_code_cell("print(helper)"))
+    subs[EXTRA_CELLS] = extra
+    subs[STDERR] = fill(release, {"squares": WARNS, "fib": FIB_OK, "explain": "Quadratic."})
+    return subs

@@ -120,3 +120,70 @@ def test_cli_generate_assignment_solution_and_errors(release, tmp_path) -> None:
     assert SQUARES_OK.strip().splitlines()[1].strip() in solution
     assert main(["autograde", "-i", str(tmp_path), "-o", str(tmp_path / "nogb")]) == 1
     assert main(["generate_assignment", "-i", str(tmp_path / "empty")]) == 1
+
+
+# Passes the visible tests and fails the hidden ones, so assertion tracebacks quote hidden
+# test lines; and it smuggles the kernel's input history (which holds the restored hidden
+# tests) into places feedback shows: the reason of a visible test and a cell of its own.
+SNEAKY = {
+    "squares": ("def squares(n):\n    if n == 2:\n        raise ValueError('\\n'.join(In))\n"
+                "    return [1, 4, 9]\n"),
+    "fib": "def fib(n):\n    return 1\n",
+    "explain": "Because.",
+}
+
+
+@pytest.fixture(scope="module")
+def sneaky_feedback(release, tmp_path_factory) -> tuple[Path, str]:
+    """The sneaky submission autograded and its feedback page rendered."""
+    from nbformat.v4 import new_code_cell
+    root = tmp_path_factory.mktemp("sneaky")
+    sub = fill(release.student_nb, SNEAKY)
+    sub.cells.append(new_code_cell("print('\\n'.join(In))"))
+    write(sub, root / "sub" / "ps1.ipynb")
+    (root / "out").mkdir()
+    shutil.copy(release.release_dir / "gradebook.json", root / "out")
+    assert main(["autograde", "-i", str(root / "sub"), "-o", str(root / "out"), "--quiet"]) == 0
+    assert main(["generate_feedback", "-i", str(root / "out"), "-o", str(root / "fb")]) == 0
+    return root / "out", (root / "fb" / "ps1.html").read_text()
+
+
+def test_hidden_test_failures_are_scored_and_their_text_never_reaches_feedback(
+        sneaky_feedback) -> None:
+    out, page = sneaky_feedback
+    gb = read_gradebook(out / "gradebook.json").notebooks["ps1"]
+    assert {k: g.auto_score for k, g in gb.grades_dict.items()} == {
+        "test_squares": 0.0, "test_fib": 0.0, "explain": None, "task_plot": None,
+        "test_partial": 0.0}
+    graded = (out / "ps1.ipynb").read_text()
+    assert HIDDEN_TEXT in graded  # the instructor's copy has it: it is really there
+    for secret in (HIDDEN_TEXT, ALWAYS_HIDDEN_TEXT, "squares(1) == [1]", "fib(10) == 55",
+                   "HIDDEN TESTS"):
+        assert secret not in page
+    assert "Score: 0 / 12" in page
+    assert "[hidden]" in page  # the smuggled copies were found and blanked out
+    assert "ValueError" in page  # while the visible test's reason is still shown
+
+
+def test_validate_reports_errors_in_answers_and_a_dead_kernel(release, tmp_path, capsys) -> None:
+    sub = fill(release.student_nb, {"squares": SQUARES_OK + "1 / 0\n",
+                                    "fib": "import os\nos._exit(0)\n", "explain": "Yes."})
+    write(sub, tmp_path / "in" / "ps1.ipynb")
+    assert main(["validate", "-i", str(tmp_path / "in"), "--NotebookRunner.cell_timeout=5"]) == 1
+    printed = capsys.readouterr().out
+    assert "test passed: test_squares" in printed  # squares was defined before the error
+    assert "error in cell 1: ZeroDivisionError: division by zero" in printed
+    assert "error in cell 3: the kernel died while running this cell" in printed
+    assert "test failed: test_fib: not run: the kernel stopped in cell 3" in printed
+    assert "test failed: test_partial: not run: the kernel stopped in cell 3" in printed
+
+
+def test_validate_accepts_an_old_schema_student_copy(release, tmp_path) -> None:
+    sub = fill(release.student_nb, {"squares": SQUARES_OK})
+    for cell in sub.cells:
+        cell.metadata.nbgrader["schema_version"] = 1
+        cell.metadata.nbgrader.pop("cell_type", None)
+    write(sub, tmp_path / "ps1.ipynb")
+    [report] = Validate(execute=False).validate(tmp_path)
+    assert report.errors == [] and report.changed_locked_cells == []
+    assert report.unanswered == ["fib", "explain"]
