@@ -213,6 +213,14 @@ async def round_trip(
     return time.perf_counter() - started
 
 
+def service_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds of the service process itself and of its finished children (git)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own, children = (int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))
+    tick = os.sysconf("SC_CLK_TCK")
+    return own / tick, children / tick
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -232,8 +240,11 @@ async def main() -> None:
             size = sum(p.stat().st_size for p in (root / "source").glob("*.ipynb"))
             print(f"assignment: 3 notebooks, {size / 1024:.0f} KB; service {service.url}")
             results: dict[int, list[float]] = {}
+            cpu: dict[int, tuple[float, float]] = {}
+            assert service.proc is not None
             for level in (1, args.students):
                 times: list[float] = []
+                cpu_before = service_cpu_seconds(service.proc.pid)
                 for n in range(args.rounds):
                     batch = await asyncio.gather(
                         *(
@@ -243,15 +254,21 @@ async def main() -> None:
                     )
                     times += batch
                 results[level] = times
+                cpu_after = service_cpu_seconds(service.proc.pid)
+                cpu[level] = (
+                    (cpu_after[0] - cpu_before[0]) / len(times),
+                    (cpu_after[1] - cpu_before[1]) / len(times),
+                )
             print(
                 f"\n{'concurrent students':>20} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} "
-                f"{'p95/target':>11}"
+                f"{'p95/target':>11} {'CPU ms/submit: service + git':>30}"
             )
             for level, times in results.items():
                 p95 = percentile(times, 0.95)
                 print(
                     f"{level:>20} {len(times):>5} {1000 * statistics.median(times):>8.0f} "
-                    f"{1000 * p95:>8.0f} {p95 / TARGET_P95_S:>10.2f}x"
+                    f"{1000 * p95:>8.0f} {p95 / TARGET_P95_S:>10.2f}x "
+                    f"{1000 * cpu[level][0]:>21.0f} + {1000 * cpu[level][1]:<6.0f}"
                 )
             ratio = statistics.median(results[args.students]) / statistics.median(results[1])
             print(f"\nmedian at {args.students} students / median alone: {ratio:.2f}x")

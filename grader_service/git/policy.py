@@ -1,18 +1,15 @@
 """What a push may contain: file size, file count and which files.
 
 The policy is computed from the current service and assignment settings for every push
-and handed to the pre-receive hook through the environment, so changing a setting takes
-effect with the next push: there is no hook file with stale limits in any repository.
+and handed to the pre-receive hook (``pre-receive.sh``) through the environment, so
+changing a setting takes effect with the next push: there is no hook file with stale
+limits in any repository.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-
-POLICY_ENV = "GRADER_PUSH_POLICY"
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -24,38 +21,21 @@ class PushPolicy:
     max_file_count: int
     """Most files in a pushed branch's tree."""
     allowed_globs: tuple[str, ...] | None = None
-    """Patterns files must match (``fnmatch``, matched against the path and the name);
-    ``None`` allows every file."""
+    """Shell patterns (as in ``case``) a file's path or name must match; ``None`` allows
+    every file."""
     allowed_paths: frozenset[str] = field(default_factory=frozenset)
     """Paths allowed whatever their name (the files the release itself contains)."""
 
-    def allows_path(self, path: str) -> bool:
-        """Whether a file at ``path`` may be pushed."""
-        if self.allowed_globs is None or path in self.allowed_paths:
-            return True
-        name = path.rsplit("/", 1)[-1]
-        return any(
-            fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(name, pattern)
-            for pattern in self.allowed_globs
-        )
-
-    def to_env(self) -> str:
-        """Serialised for the hook's environment."""
-        data = asdict(self)
-        data["allowed_paths"] = sorted(self.allowed_paths)
-        return json.dumps(data)
-
-    @classmethod
-    def from_env(cls, text: str) -> PushPolicy:
-        """The policy the service put into the hook's environment."""
-        data = json.loads(text)
-        globs = data.get("allowed_globs")
-        return cls(
-            max_file_size=int(data["max_file_size"]),
-            max_file_count=int(data["max_file_count"]),
-            allowed_globs=tuple(globs) if globs is not None else None,
-            allowed_paths=frozenset(data.get("allowed_paths", ())),
-        )
+    def environment(self) -> dict[str, str]:
+        """The hook's environment variables for this policy (see ``pre-receive.sh``)."""
+        env = {
+            "GRADER_MAX_FILE_SIZE": str(self.max_file_size),
+            "GRADER_MAX_FILE_COUNT": str(self.max_file_count),
+        }
+        if self.allowed_globs is not None:
+            env["GRADER_ALLOWED_GLOBS"] = "\n".join(self.allowed_globs)
+            env["GRADER_ALLOWED_PATHS"] = "\n".join(sorted(self.allowed_paths))
+        return env
 
 
 def student_policy(
@@ -71,13 +51,3 @@ def student_policy(
         allowed_globs=("*.ipynb", *allowed_files),
         allowed_paths=frozenset(release_paths),
     )
-
-
-def human_size(size: int) -> str:
-    """``1048576`` -> ``1.0 MiB``."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"

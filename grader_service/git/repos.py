@@ -37,19 +37,38 @@ async def head_commit(path: Path) -> str | None:
 
 async def tree_paths(path: Path, ref: str = MAIN) -> list[str]:
     """Every file path in ``ref`` (empty for an empty repository)."""
-    if await head_commit(path) is None:
+    code, out, _ = await git("ls-tree", "-r", "--name-only", "-z", ref, cwd=path, check=False)
+    if code != 0:  # no such ref: an empty or missing repository
         return []
-    out = await git_text("ls-tree", "-r", "--name-only", "-z", ref, cwd=path)
-    return [p for p in out.split("\0") if p]
+    return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+_release_files: dict[Path, tuple[tuple[int, int], list[str]]] = {}
+
+
+async def main_files(path: Path) -> list[str]:
+    """``tree_paths`` of main, cached until main moves (every student push needs it).
+
+    The service moves a release's main with ``update-ref``, which rewrites the loose
+    ref file, so its stat changes whenever the cache must be refreshed.
+    """
+    try:
+        stat = (path / "refs" / "heads" / "main").stat()
+    except FileNotFoundError:
+        return await tree_paths(path)
+    key = (stat.st_mtime_ns, stat.st_ino)
+    cached = _release_files.get(path)
+    if cached is None or cached[0] != key:
+        cached = (key, await tree_paths(path))
+        _release_files[path] = cached
+    return cached[1]
 
 
 async def is_commit_on_main(path: Path, commit: str) -> bool:
     """Whether ``commit`` exists in the repository and is part of ``main``'s history."""
-    if await head_commit(path) is None:
+    if not (path / "HEAD").exists():
         return False
-    code, _, _ = await git("cat-file", "-e", f"{commit}^{{commit}}", cwd=path, check=False)
-    if code != 0:
-        return False
+    # fails (non-zero) for a missing commit, a missing main, or a commit off main
     code, _, _ = await git("merge-base", "--is-ancestor", commit, MAIN, cwd=path, check=False)
     return code == 0
 

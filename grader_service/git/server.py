@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from traitlets import Float, Integer, Unicode, default
@@ -12,17 +11,9 @@ from traitlets.config import LoggingConfigurable
 from ..orm.settings import AssignmentSettings
 from .commands import git_environment
 from .layout import RepoAddress
-from .policy import POLICY_ENV, PushPolicy, student_policy
+from .policy import PushPolicy, student_policy
 
-HOOK_SCRIPT = """#!/bin/sh
-# Written by grader-service at start-up. The limits come from the environment of each
-# push, so they always match the current settings.
-# -S: skip site-packages set-up (PYTHONPATH points at grader_service) to start faster.
-exec "$GRADER_HOOK_PYTHON" -S -m grader_service.git.pre_receive
-"""
-
-# The directory that contains the grader_service package (site-packages or a checkout).
-PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
+HOOK_SOURCE = Path(__file__).with_name("pre-receive.sh")
 
 
 class GitServer(LoggingConfigurable):
@@ -72,7 +63,7 @@ class GitServer(LoggingConfigurable):
         """(Re)write the hook scripts; called at every start."""
         self.hooks_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         hook = self.hooks_dir / "pre-receive"
-        hook.write_text(HOOK_SCRIPT)
+        hook.write_text(HOOK_SOURCE.read_text())
         hook.chmod(0o700)
 
     def directory(self, address: RepoAddress) -> Path:
@@ -109,8 +100,6 @@ class GitServer(LoggingConfigurable):
                 "GIT_HTTP_EXPORT_ALL": "1",
                 "PATH_INFO": f"/{address}/{suffix}",
                 "REMOTE_USER": username,
-                "GRADER_HOOK_PYTHON": sys.executable,
-                "PYTHONPATH": PACKAGE_PARENT,
                 # hooks come from the service, never from inside a repository
                 "GIT_CONFIG_COUNT": "2",
                 "GIT_CONFIG_KEY_0": "core.hooksPath",
@@ -120,5 +109,5 @@ class GitServer(LoggingConfigurable):
             }
         )
         if policy is not None:
-            env[POLICY_ENV] = policy.to_env()
+            env.update(policy.environment())
         return env
