@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from traitlets.config import Config
 
+from tests.commits import pushed_commit
 from tests.conftest import AppFactory
 from tests.utils import ApiClient
 
@@ -37,8 +38,12 @@ async def test_fifty_students_submitting_at_once_with_max_one(make_app: AppFacto
         for status in ("pushed", "released"):
             await api.put(path, user="teacher", body={"status": status})
 
+        aid = int(path.rsplit("/", 1)[1])
+        commits = {f"s{i}": await pushed_commit(app, "race", aid, f"s{i}") for i in range(STUDENTS)}
+
         async def submit(student: str) -> int:
-            r = await api.post(f"{path}/submissions", user=student, body={"commit_hash": "d" * 40})
+            body = {"commit_hash": commits[student]}
+            r = await api.post(f"{path}/submissions", user=student, body=body)
             return r.status
 
         # every student fires three requests at the same moment

@@ -8,7 +8,8 @@ import pytest
 
 from grader_service.orm.settings import AssignmentSettings
 from grader_service.rules import score_scaling, submission_allowance
-from tests.utils import ApiClient, assert_error
+from tests.commits import pushed_commit
+from tests.utils import ApiClient, MockGraderService, assert_error
 
 DEADLINE = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 SETTINGS = AssignmentSettings.model_validate(
@@ -70,7 +71,9 @@ def test_invalid_settings_name_the_problem() -> None:
 
 
 @pytest.mark.asyncio
-async def test_late_submission_scaled_and_recomputed_when_deadline_moves(api: ApiClient) -> None:
+async def test_late_submission_scaled_and_recomputed_when_deadline_moves(
+    app: MockGraderService, api: ApiClient
+) -> None:
     now = datetime.now(UTC)
     settings = {
         "deadline": (now - timedelta(hours=1)).isoformat(),
@@ -82,7 +85,9 @@ async def test_late_submission_scaled_and_recomputed_when_deadline_moves(api: Ap
     path = f"lectures/1/assignments/{r.json['id']}"
     for status in ("pushed", "released"):
         await api.put(path, user="instructor", body={"status": status})
-    r = await api.post(f"{path}/submissions", user="student", body={"commit_hash": "b" * 40})
+    aid = int(path.rsplit("/", 1)[1])
+    commit = await pushed_commit(app, "lect1", aid, "student")
+    r = await api.post(f"{path}/submissions", user="student", body={"commit_hash": commit})
     assert r.status == 201 and r.json["score_scaling"] == 0.5
     sid = r.json["id"]
     await api.put(f"{path}/submissions/{sid}/properties", user="tutor", body={"notebooks": {}})
@@ -109,7 +114,11 @@ async def test_late_submission_scaled_and_recomputed_when_deadline_moves(api: Ap
     r = await api.get(f"{path}/submissions/{sid}", user="tutor")
     assert r.json["score_scaling"] == 0.0 and r.json["score"] == 0.0
     assert_error(
-        await api.post(f"{path}/submissions", user="student", body={"commit_hash": "c" * 40}),
+        await api.post(
+            f"{path}/submissions",
+            user="student",
+            body={"commit_hash": await pushed_commit(app, "lect1", aid, "student", "again")},
+        ),
         409,
         "deadline",
     )

@@ -7,12 +7,17 @@ from typing import Any
 
 import pytest
 
-from tests.utils import ApiClient, assert_error
+from tests.commits import pushed_commit
+from tests.utils import ApiClient, MockGraderService, assert_error
 
 pytestmark = pytest.mark.asyncio
 
 A = "lectures/1/assignments"
-COMMIT = "a" * 40
+
+
+async def work(app: MockGraderService, path: str, user: str = "student") -> dict[str, str]:
+    """A submission body naming a commit ``user`` pushed to the assignment at ``path``."""
+    return {"commit_hash": await pushed_commit(app, "lect1", int(path.rsplit("/", 1)[1]), user)}
 
 
 async def released(api: ApiClient, **settings: Any) -> str:
@@ -25,9 +30,11 @@ async def released(api: ApiClient, **settings: Any) -> str:
     return path
 
 
-async def test_submit_queues_autograde_in_same_transaction(api: ApiClient) -> None:
+async def test_submit_queues_autograde_in_same_transaction(
+    app: MockGraderService, api: ApiClient
+) -> None:
     path = await released(api)
-    r = await api.post(f"{path}/submissions", user="student", body={"commit_hash": COMMIT})
+    r = await api.post(f"{path}/submissions", user="student", body=await work(app, path))
     assert r.status == 201, r.body
     sub = r.json
     assert sub["auto_status"] == "pending" and sub["username"] == "student"
@@ -40,9 +47,9 @@ async def test_submit_queues_autograde_in_same_transaction(api: ApiClient) -> No
     assert r.status == 202 and r.json["id"] == sub["job"]["id"]
 
 
-async def test_unassisted_queues_nothing(api: ApiClient) -> None:
+async def test_unassisted_queues_nothing(app: MockGraderService, api: ApiClient) -> None:
     path = await released(api, autograde_type="unassisted")
-    r = await api.post(f"{path}/submissions", user="student", body={"commit_hash": COMMIT})
+    r = await api.post(f"{path}/submissions", user="student", body=await work(app, path))
     assert r.json["job"] is None and r.json["auto_status"] == "not_graded"
 
 
@@ -53,24 +60,30 @@ async def test_bad_commit_and_unreleased(api: ApiClient) -> None:
         400,
         "body.commit_hash",
     )
+    # a well-formed hash that was never pushed
+    assert_error(
+        await api.post(f"{path}/submissions", user="student", body={"commit_hash": "e" * 40}),
+        409,
+        "Push your work first",
+    )
     r = await api.post(A, user="instructor", body={"name": "draft"})
     assert_error(
         await api.post(
-            f"{A}/{r.json['id']}/submissions", user="student", body={"commit_hash": COMMIT}
+            f"{A}/{r.json['id']}/submissions", user="student", body={"commit_hash": "a" * 40}
         ),
         404,
     )
 
 
-async def test_max_submissions_with_extension(api: ApiClient) -> None:
+async def test_max_submissions_with_extension(app: MockGraderService, api: ApiClient) -> None:
     path = await released(
         api, max_submissions=1, extensions=[{"username": "student", "extra_submissions": 1}]
     )
     for _ in range(2):
-        r = await api.post(f"{path}/submissions", user="student", body={"commit_hash": COMMIT})
+        r = await api.post(f"{path}/submissions", user="student", body=await work(app, path))
         assert r.status == 201
     assert_error(
-        await api.post(f"{path}/submissions", user="student", body={"commit_hash": COMMIT}),
+        await api.post(f"{path}/submissions", user="student", body=await work(app, path)),
         409,
         "all 2 submissions",
     )
@@ -80,18 +93,22 @@ async def test_max_submissions_with_extension(api: ApiClient) -> None:
     r = await api.post(
         f"{path}/submissions",
         user="instructor",
-        body={"commit_hash": COMMIT, "username": "student"},
+        body={**await work(app, path), "username": "student"},
     )
     assert r.status == 201 and r.json["username"] == "student"
 
 
-async def test_students_cannot_see_others_or_scores_before_feedback(api: ApiClient) -> None:
+async def test_students_cannot_see_others_or_scores_before_feedback(
+    app: MockGraderService, api: ApiClient
+) -> None:
     path = await released(api)
     r = await api.post(
-        f"{path}/submissions", user="instructor", body={"commit_hash": COMMIT, "username": "tutor"}
+        f"{path}/submissions",
+        user="instructor",
+        body={**await work(app, path, "tutor"), "username": "tutor"},
     )
     tutor_sub = r.json["id"]
-    r = await api.post(f"{path}/submissions", user="student", body={"commit_hash": COMMIT})
+    r = await api.post(f"{path}/submissions", user="student", body=await work(app, path))
     own = r.json["id"]
     assert_error(await api.get(f"{path}/submissions/{tutor_sub}", user="student"), 404)
     assert_error(await api.get(f"{path}/submissions/{tutor_sub}/properties", user="student"), 404)
@@ -108,11 +125,11 @@ async def test_students_cannot_see_others_or_scores_before_feedback(api: ApiClie
     assert (await api.get(f"{path}/submissions/{own}", user="student")).json["score"] == 0.0
 
 
-async def test_latest_and_best_filters_break_ties(api: ApiClient) -> None:
+async def test_latest_and_best_filters_break_ties(app: MockGraderService, api: ApiClient) -> None:
     path = await released(api)
     ids = []
     for _ in range(3):
-        r = await api.post(f"{path}/submissions", user="student", body={"commit_hash": COMMIT})
+        r = await api.post(f"{path}/submissions", user="student", body=await work(app, path))
         ids.append(r.json["id"])
     r = await api.get(f"{path}/submissions?filter=latest&instructor-version=true", user="tutor")
     assert [s["id"] for s in r.json] == [ids[-1]]
@@ -126,10 +143,10 @@ async def test_latest_and_best_filters_break_ties(api: ApiClient) -> None:
     assert r.body.decode().splitlines()[0].startswith("id,assignment_id,username")
 
 
-async def test_withdraw_before_deadline_only(api: ApiClient) -> None:
+async def test_withdraw_before_deadline_only(app: MockGraderService, api: ApiClient) -> None:
     soon = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     path = await released(api, deadline=soon)
-    r = await api.post(f"{path}/submissions", user="student", body={"commit_hash": COMMIT})
+    r = await api.post(f"{path}/submissions", user="student", body=await work(app, path))
     sid = r.json["id"]
     assert_error(
         await api.delete(f"{path}/submissions/{sid}", user="tutor"), 403, "Only the student"
@@ -142,9 +159,9 @@ async def test_withdraw_before_deadline_only(api: ApiClient) -> None:
     ] == 1
 
 
-async def test_grade_sheet_and_user_submissions(api: ApiClient) -> None:
+async def test_grade_sheet_and_user_submissions(app: MockGraderService, api: ApiClient) -> None:
     path = await released(api)
-    r = await api.post(f"{path}/submissions", user="student", body={"commit_hash": COMMIT})
+    r = await api.post(f"{path}/submissions", user="student", body=await work(app, path))
     await api.put(
         f"{path}/submissions/{r.json['id']}/properties", user="tutor", body={"notebooks": {}}
     )

@@ -9,6 +9,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
+from ..git.layout import RepoAddress, RepoType
+from ..git.repos import is_commit_on_main
 from ..orm import (
     Assignment,
     FeedbackStatus,
@@ -25,6 +27,7 @@ from ..orm import (
 from ..rules import effective_deadline, gradebook_score, scaled_score, submission_allowance
 from ..store.jobs import enqueue_job, queue_position
 from ..store.submissions import (
+    STAFF_PLACEHOLDER_COMMIT,
     count_submissions,
     create_submission,
     filtered_submissions,
@@ -142,6 +145,7 @@ class SubmissionListHandler(SubmissionBaseHandler):
             if found is None:
                 raise NotFound(f"{body.username!r} is not a member of this lecture.")
             student, by_staff = found, True
+        await self.check_pushed(assignment, student.name, body.commit_hash)
         async with student_submission_lock(self.db, assignment.id, student.id):
             submission, job = await create_submission(
                 self.db, assignment, student, body.commit_hash, now=utcnow(), by_staff=by_staff
@@ -153,6 +157,24 @@ class SubmissionListHandler(SubmissionBaseHandler):
             job=JobOut.of(job, await queue_position(self.db, job)) if job else None,
         )
         self.write_json(out, status=201)
+
+    async def check_pushed(self, assignment: Assignment, username: str, commit: str) -> None:
+        """Refuse a commit that is not on the main branch of the student's repository.
+
+        A submission must be exactly what was pushed: otherwise grading would fail later,
+        or grade something the student never handed in.
+        """
+        if commit == STAFF_PLACEHOLDER_COMMIT:
+            return
+        assert self.lecture is not None
+        repo = self.grader_app.git_server.directory(
+            RepoAddress(self.lecture.code, assignment.id, RepoType.USER, username=username)
+        )
+        if not await is_commit_on_main(repo, commit):
+            raise Conflict(
+                f"Commit {commit[:12]} is not in {username}'s repository for this assignment. "
+                "Push your work first, then submit the commit you pushed."
+            )
 
 
 class SubmissionCountHandler(SubmissionBaseHandler):
