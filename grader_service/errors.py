@@ -55,6 +55,12 @@ class Conflict(GraderError):
     status = HTTPStatus.CONFLICT
 
 
+class UnsupportedMediaType(GraderError):
+    """The request body is not of the media type the route takes (415)."""
+
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+
+
 class ServiceUnavailable(GraderError):
     """A dependency (database, hub) is unavailable; retrying later may work (503)."""
 

@@ -21,6 +21,7 @@ from ..orm import (
 )
 from ..store.submissions import SubmissionFilter
 from .base import Page
+from .routing import MAX_ID
 from .schemas import FromRow, Strict
 
 AssignmentName = Annotated[
@@ -193,7 +194,9 @@ class SubmissionUpdate(Strict):
     feedback_status: FeedbackStatus | None = None
     score_scaling: float | None = Field(default=None, ge=0, le=1)
     edited: bool | None = None
-    user_id: int | None = Field(default=None, description="Instructors: reassign to this user.")
+    user_id: int | None = Field(
+        default=None, ge=0, le=MAX_ID, description="Instructors: reassign to this user."
+    )
 
 
 class SubmissionCount(BaseModel):

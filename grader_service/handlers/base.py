@@ -8,6 +8,7 @@ import binascii
 import csv
 import io
 import json
+import math
 import re
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -21,7 +22,7 @@ from tornado.web import HTTPError, RequestHandler
 from ..auth.identity import IdentityResolver
 from ..errors import BadRequest, Forbidden, GraderError, NotFound, Unauthorized
 from ..orm import Lecture, LectureRole, Role, User
-from .routing import Access, access_of, convert_path_kwargs
+from .routing import MAX_ID, Access, access_of, convert_path_kwargs
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,7 +46,7 @@ class Page(BaseModel):
     """``limit``/``offset`` of a paginated list (mixed into query models)."""
 
     limit: int = Field(default=100, ge=1, le=1000, description="Page size (at most 1000).")
-    offset: int = Field(default=0, ge=0, description="How many items to skip.")
+    offset: int = Field(default=0, ge=0, le=MAX_ID, description="How many items to skip.")
 
 
 class InflightRequests:
@@ -190,15 +191,20 @@ class BaseHandler(RequestHandler):
             raise Unauthorized("Authentication required.")
         lecture_id = self.path_kwargs.get("lecture_id")
         if lecture_id is not None:
-            self.lecture = await self.db.get(Lecture, lecture_id)
+            # one round trip for the lecture and the caller's role in it
+            row = (
+                await self.db.execute(
+                    select(Lecture, Role.role)
+                    .outerjoin(
+                        Role,
+                        (Role.lecture_id == Lecture.id) & (Role.user_id == self.current_user.id),
+                    )
+                    .where(Lecture.id == lecture_id)
+                )
+            ).first()
+            self.lecture, self.lecture_role = row if row is not None else (None, None)
             if self.lecture is None or (self.lecture.deleted and not self.is_admin):
                 raise NotFound(f"Lecture {lecture_id} does not exist.")
-            role = await self.db.scalar(
-                select(Role.role).where(
-                    Role.user_id == self.current_user.id, Role.lecture_id == lecture_id
-                )
-            )
-            self.lecture_role = role
         if self.is_admin:
             return
         if access.admin_only:
@@ -216,12 +222,17 @@ class BaseHandler(RequestHandler):
     # -- JSON in --------------------------------------------------------------------
 
     def _json_body(self) -> Any:
-        if not self.request.body:
+        body = self.request.body
+        if not body:
             raise BadRequest("A JSON request body is required.")
         try:
-            return json.loads(self.request.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            data = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
             raise BadRequest(f"The request body is not valid JSON: {e}") from None
+        # NUL and lone surrogates can only arrive as \u escapes; databases cannot store them
+        if b"\\u" in body and (where := _unstorable_text(data, "body")) is not None:
+            raise BadRequest(f"{where}: text must not contain NUL characters or lone surrogates.")
+        return data
 
     def parse_body(self, model: type[M]) -> M:
         """The request body validated as ``model``; 400 naming the field otherwise."""
@@ -243,6 +254,8 @@ class BaseHandler(RequestHandler):
         raw: dict[str, Any] = {}
         for name, values in self.request.query_arguments.items():
             decoded = [v.decode("utf-8", "replace") for v in values]
+            if any("\x00" in text for text in (name, *decoded)):
+                raise BadRequest(f"query.{name}: text must not contain NUL characters.")
             raw[name] = decoded[-1] if len(decoded) == 1 else decoded
         try:
             return model.model_validate(raw)
@@ -322,6 +335,43 @@ class BaseHandler(RequestHandler):
     def log(self) -> Any:
         """The application logger."""
         return self.grader_app.log
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large for a number")
+    return value
+
+
+def _unstorable_text(data: Any, where: str) -> str | None:
+    """Where in ``data`` a string holds NUL or a lone surrogate (which neither PostgreSQL
+    nor UTF-8 can store), or None. Iterative, so deep documents cannot exhaust the stack."""
+    pending = [(data, where)]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value or (not value.isascii() and _has_surrogate(value)):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                pending.append((key, path))
+                pending.append((item, f"{path}.{key}"))
+        elif isinstance(value, list):
+            pending.extend((item, f"{path}.{i}") for i, item in enumerate(value))
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _has_models(data: Any) -> bool:

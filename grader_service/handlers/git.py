@@ -10,22 +10,33 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field
 from sqlalchemy import select
-from tornado.web import stream_request_body
+from tornado.web import HTTPError, stream_request_body
 
-from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
+from ..errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
 from ..git.access import may_access
 from ..git.layout import RepoAddress, RepoType, parse_repo_url
 from ..git.policy import PushPolicy
-from ..git.repos import ensure_bare_repo, seed_from, tree_paths
+from ..git.repos import ensure_bare_repo, main_files, seed_from
 from ..git.server import GitServer
 from ..orm import Assignment, AssignmentStatus, Lecture, LectureRole, Role, Submission
 from .base import BaseHandler
-from .routing import Route, authorize, document
+from .routing import MAX_ID, Route, authorize, document
+from .schemas import Strict
 
 _SERVICES = ("git-upload-pack", "git-receive-pack")
 _CHUNK = 64 * 1024
+
+
+class GitQuery(Strict):
+    """The query of git's ref advertisement (documentation only: git sends it)."""
+
+    service: Literal["git-upload-pack", "git-receive-pack"] | None = Field(
+        default=None, description="info/refs: the service whose refs git asks for."
+    )
 
 
 @stream_request_body
@@ -54,6 +65,9 @@ class GitHandler(BaseHandler):
         service = self.get_query_argument("service", "") if suffix == "info/refs" else suffix
         if service not in _SERVICES:
             raise BadRequest("Only git's smart-HTTP protocol is supported (git >= 1.6.6).")
+        method = "GET" if suffix == "info/refs" else "POST"
+        if self.request.method != method:
+            raise HTTPError(405, f"git {suffix} takes {method} requests.")
         push = service == "git-receive-pack"
         token = self.get_token()
         if token is None:
@@ -61,6 +75,10 @@ class GitHandler(BaseHandler):
         identity = await self.identity_resolver.resolve(self.db, token)
         self.current_user, self.is_admin = identity.user, identity.is_admin
         repo, policy = await self._authorised_repository(address, push)
+        # exactly this value: git http-backend refuses anything else, and not as JSON
+        content_type = f"application/x-{service}-request"
+        if method == "POST" and self.request.headers.get("Content-Type") != content_type:
+            raise UnsupportedMediaType(f"git POSTs send 'Content-Type: {content_type}'.")
         env = self.git_server.backend_environment(address, suffix, identity.user.name, policy)
         env.update(
             {
@@ -100,6 +118,8 @@ class GitHandler(BaseHandler):
         )
         if role is None and not self.is_admin:
             raise Forbidden(f"You have no role in lecture {lecture.code!r}.")
+        if max(address.assignment_id, address.submission_id or 0) > MAX_ID:
+            raise NotFound(f"No such repository: {address}.")  # ids the database cannot hold
         assignment = await self.db.get(Assignment, address.assignment_id)
         staff = self.is_admin or role in (LectureRole.TUTOR, LectureRole.INSTRUCTOR)
         if (
@@ -132,7 +152,7 @@ class GitHandler(BaseHandler):
                 await seed_from(repo, release)
             if push:
                 policy = self.git_server.student_policy(
-                    assignment.settings, await tree_paths(release)
+                    assignment.settings, await main_files(release)
                 )
         elif address.repo_type == RepoType.SOURCE:
             await ensure_bare_repo(repo)
@@ -206,10 +226,11 @@ class GitHandler(BaseHandler):
 
     @document(
         "git smart-HTTP ref advertisement (info/refs?service=git-upload-pack|git-receive-pack)",
+        query=GitQuery,
         response=str,
-        errors=[400, 401, 403, 404],
+        errors=[400, 401, 403, 404, 405],
         tags=["git"],
-        content_type="application/octet-stream",
+        content_type=[f"application/x-{service}-advertisement" for service in _SERVICES],
     )
     @authorize()
     async def get(self, repo_path: str) -> None:
@@ -219,9 +240,9 @@ class GitHandler(BaseHandler):
         "git smart-HTTP fetch or push (git-upload-pack / git-receive-pack); the push "
         "policy (file size, count, allowed files) is enforced by the server",
         response=str,
-        errors=[400, 401, 403, 404],
+        errors=[400, 401, 403, 404, 405, 415],
         tags=["git"],
-        content_type="application/octet-stream",
+        content_type=[f"application/x-{service}-result" for service in _SERVICES],
     )
     @authorize()
     async def post(self, repo_path: str) -> None:

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from .._version import __version__
 from .base import BaseHandler
-from .routing import PARAMETERS, Route, access_of, authorize, document, operation_of
+from .routing import MAX_ID, PARAMETERS, Route, access_of, authorize, document, operation_of
 from .schemas import ErrorBody
 
 VERBS = ("get", "post", "put", "patch", "delete")
@@ -46,6 +46,12 @@ class _Schemas:
         return schema
 
 
+def _path_schema(name: str) -> dict[str, Any]:
+    if PARAMETERS[name][1] is int:
+        return {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+    return {"type": "string", "pattern": f"^{PARAMETERS[name][0]}$"}
+
+
 def build_openapi(routes: Sequence[Route], server_url: str) -> dict[str, Any]:
     """The OpenAPI document of every documented verb of every route."""
     schemas = _Schemas()
@@ -64,7 +70,7 @@ def build_openapi(routes: Sequence[Route], server_url: str) -> dict[str, Any]:
                     "name": name,
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "integer" if PARAMETERS[name][1] is int else "string"},
+                    "schema": _path_schema(name),
                 }
                 for name in route.parameters
             ]
@@ -110,13 +116,26 @@ def build_openapi(routes: Sequence[Route], server_url: str) -> dict[str, Any]:
                     }
                 }
             if operation.response is not None:
-                success["content"] = {
-                    operation.content_type: {"schema": schemas.ref(operation.response)}
+                content_types = (
+                    [operation.content_type]
+                    if isinstance(operation.content_type, str)
+                    else list(operation.content_type)
+                )
+                schema = schemas.ref(operation.response)
+                success["content"] = {media: {"schema": schema} for media in content_types}
+            if operation.csv:
+                success.setdefault("content", {})["text/csv"] = {
+                    "schema": {
+                        "type": "string",
+                        "description": "With format=csv: a header row, then one row per item.",
+                    }
                 }
             op["responses"][str(operation.status)] = success
             errors = set(operation.errors) | {500}
+            if operation.query is not None or operation.body is not None:
+                errors |= {400}  # parse_query / parse_body reject what fails validation
             if access is None or not access.public:
-                errors |= {401}
+                errors |= {400, 401}  # 400: a malformed Basic authorization header
             for status in sorted(errors):
                 op["responses"][str(status)] = {
                     "description": HTTPStatus(status).phrase,

@@ -16,7 +16,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from tornado.web import RequestHandler
 
+from ..errors import BadRequest, NotFound
 from ..orm import LectureRole
+
+MAX_ID = 2**31 - 1
+"""The largest row id (ids are 32-bit integers in PostgreSQL): larger ids name nothing."""
 
 PARAMETERS: dict[str, tuple[str, type]] = {
     "lecture_id": (r"\d+", int),
@@ -60,8 +64,15 @@ class Route:
 
 
 def convert_path_kwargs(kwargs: dict[str, str]) -> dict[str, Any]:
-    """Convert path parameters to their declared types (ids to int)."""
-    return {name: PARAMETERS[name][1](value) for name, value in kwargs.items()}
+    """Convert path parameters to their declared types (ids to int); 404 for an id that
+    cannot exist (the database would reject it as out of range)."""
+    converted = {name: PARAMETERS[name][1](value) for name, value in kwargs.items()}
+    for name, value in converted.items():
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound(f"No {name.removesuffix('_id')} has the id {value}.")
+        if isinstance(value, str) and "\x00" in value:
+            raise BadRequest(f"path.{name}: text must not contain NUL characters.")
+    return converted
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ class Operation:
     status: int = 200
     errors: Sequence[int] = ()
     tags: Sequence[str] = ()
-    content_type: str = "application/json"
+    content_type: str | Sequence[str] = "application/json"
     deprecated: bool = False
     paginated: bool = False
     csv: bool = False
@@ -137,7 +148,7 @@ def document(
     status: int = 200,
     errors: Sequence[int] = (),
     tags: Sequence[str] = (),
-    content_type: str = "application/json",
+    content_type: str | Sequence[str] = "application/json",
     deprecated: bool = False,
     paginated: bool = False,
     csv: bool = False,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from ..orm import LectureRole, RoleSource
 from ..orm.lecture import LECTURE_CODE_PATTERN
+from .routing import MAX_ID
 
 
 class Strict(BaseModel):
@@ -149,7 +150,7 @@ class UserUpdate(Strict):
 class UserQuery(Strict):
     """``lecture_id`` lets tutors and instructors look up members of their lecture."""
 
-    lecture_id: int | None = None
+    lecture_id: int | None = Field(default=None, ge=0, le=MAX_ID)
 
 
 class LectureUsers(BaseModel):

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..errors import Conflict, NotFound
+from ..errors import Conflict
 from ..orm import (
     Assignment,
     AssignmentStatus,
@@ -101,7 +101,10 @@ async def create_submission(
     if assignment.status == AssignmentStatus.COMPLETE:
         raise Conflict("The assignment is complete and takes no more submissions.")
     if not by_staff and assignment.status != AssignmentStatus.RELEASED:
-        raise NotFound(f"Assignment {assignment.id} does not exist.")
+        # students never get here (unreleased assignments are hidden from them); staff see it
+        raise Conflict(
+            f"Assignment {assignment.id} is not released yet; it takes submissions once it is."
+        )
     scaling = score_scaling(settings, user.name, now)
     if scaling is None:
         if not by_staff:
