@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -38,7 +39,28 @@ asyncio.run(main())
 """
 
 
+async def _run_clients(app: MockGraderService, rounds: int) -> tuple[int, int]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CLIENT,
+        app.url,
+        TOKENS["tutor"],
+        str(CONCURRENCY),
+        str(rounds),
+        stdout=asyncio.subprocess.PIPE,
+        # the load generator must not take the service's CPU on this small machine
+        preexec_fn=lambda: os.nice(19),
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 180)
+    ok, total = map(int, out.split())
+    return ok, total
+
+
 async def test_loop_lag_p99_under_50ms(app: MockGraderService) -> None:
+    # One unmeasured round first: it opens the database pool's connections, which a
+    # running service has long done (steady state is what users meet).
+    assert await _run_clients(app, 1) == (CONCURRENCY, CONCURRENCY)
     lags: list[float] = []
     stop = asyncio.Event()
 

@@ -84,9 +84,14 @@ def create_engine(url: str | URL, *, immediate: bool = False, **kwargs: Any) -> 
     """
     db_url = async_db_url(url)
     if db_url.get_backend_name() == "postgresql":
-        kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
+        # No pre-ping: it costs a round trip per request. A connection the server closed
+        # fails its query, SQLAlchemy drops it from the pool, and the request gets a 500
+        # once; recycling keeps connections younger than typical idle timeouts.
+        kwargs.setdefault("pool_recycle", 1800)
+        # A few connections keep two cores busy; more only lets hundreds of queries
+        # finish at once, and the burst of their callbacks stalls the event loop.
+        kwargs.setdefault("pool_size", 5)
+        kwargs.setdefault("max_overflow", 5)
     engine = create_async_engine(db_url, **kwargs)
     if db_url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _enable_sqlite_integrity)
