@@ -323,8 +323,13 @@ class NotebookRunner(LoggingConfigurable):
         cell.outputs = col.outputs
         status = reply.get("status")
         if status == "ok" and not col.saw_error:
-            return CellRun(index, "ok", truncated=col.truncated, result=col.result,
-                           wrote_stderr=col.wrote_stderr)
+            return CellRun(
+                index,
+                "ok",
+                truncated=col.truncated,
+                result=col.result,
+                wrote_stderr=col.wrote_stderr,
+            )
         ename = col.ename or reply.get("ename") or "Error"
         evalue = col.evalue if col.ename else reply.get("evalue", "")
         if status == "ok":

@@ -87,12 +87,16 @@ class GenerateFeedback(BaseConverter):
         regions = [ALWAYS_HIDDEN_TESTS, MARK_SCHEME]
         if not self.show_hidden_tests:
             regions.append(HIDDEN_TESTS)
-        secrets = {line.strip() for cell in gb_nb.source_cells_dict.values()
-                   for region in regions
-                   for line in region_lines(cell.source, region, delimiters=True)}
+        secrets = {
+            line.strip()
+            for cell in gb_nb.source_cells_dict.values()
+            for region in regions
+            for line in region_lines(cell.source, region, delimiters=True)
+        }
         # longest first, so a line containing a shorter secret line is removed whole
-        ordered = sorted((s for s in secrets if len(s) >= self.min_redacted_length),
-                         key=len, reverse=True)
+        ordered = sorted(
+            (s for s in secrets if len(s) >= self.min_redacted_length), key=len, reverse=True
+        )
 
         def redact(text: str) -> str:
             for secret in ordered:
@@ -167,8 +171,9 @@ class GenerateFeedback(BaseConverter):
             return "<p><em>Output hidden: this cell runs hidden tests.</em></p>"
         return "".join(_render_output(out, redact) for out in cell.get("outputs", []))
 
-    def _render_comment(self, gb_nb: Notebook, gid: str | None, secret: bool,
-                        redact: Redact) -> str:
+    def _render_comment(
+        self, gb_nb: Notebook, gid: str | None, secret: bool, redact: Redact
+    ) -> str:
         comment = gb_nb.comments_dict.get(gid) if gid else None
         if comment is None:
             return ""
@@ -219,11 +224,17 @@ def _render_output(out: dict[str, Any], redact: Redact) -> str:
         png = "".join(data["image/png"]).replace("\n", "")
         return f"<img alt='output' src='data:image/png;base64,{html.escape(png)}'>"
     if "text/html" in data:
-        doc = "".join(data["text/html"]) if isinstance(data["text/html"], list) \
+        doc = (
+            "".join(data["text/html"])
+            if isinstance(data["text/html"], list)
             else str(data["text/html"])
-        return f"<iframe sandbox srcdoc=\"{html.escape(redact(doc), quote=True)}\"></iframe>"
+        )
+        return f'<iframe sandbox srcdoc="{html.escape(redact(doc), quote=True)}"></iframe>'
     if "text/plain" in data:
-        text = "".join(data["text/plain"]) if isinstance(data["text/plain"], list) \
+        text = (
+            "".join(data["text/plain"])
+            if isinstance(data["text/plain"], list)
             else str(data["text/plain"])
+        )
         return f"<pre>{html.escape(redact(text))}</pre>"
     return ""

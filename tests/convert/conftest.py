@@ -59,8 +59,9 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     write(source_notebook(), root / "source" / "ps1.ipynb")
     (root / "source" / "data.csv").write_text("x\n1\n")
     GenerateAssignment().convert(root / "source", root / "release")
-    return Release(root / "source", root / "release",
-                   read_gradebook(root / "release" / "gradebook.json"))
+    return Release(
+        root / "source", root / "release", read_gradebook(root / "release" / "gradebook.json")
+    )
 
 
 Submission = NotebookNode | dict[str, NotebookNode]
@@ -88,8 +89,11 @@ class Job:
     def stage(self, sub_dir: Path, out_dir: Path) -> None:
         """Lay out the submission directory and an output directory holding the gradebook."""
         # a NotebookNode is a dict too, so test for it first
-        notebooks = {"ps1.ipynb": self.submission} \
-            if isinstance(self.submission, NotebookNode) else self.submission
+        notebooks = (
+            {"ps1.ipynb": self.submission}
+            if isinstance(self.submission, NotebookNode)
+            else self.submission
+        )
         for name, nb in notebooks.items():
             write(nb, sub_dir / name)
         sub_dir.mkdir(parents=True, exist_ok=True)
@@ -99,15 +103,20 @@ class Job:
         shutil.copy(self.release_dir / "gradebook.json", out_dir / "gradebook.json")
 
 
-def grade_all(jobs: dict[str, Job], root: Path,
-              concurrency: int = 2) -> dict[str, tuple[AutogradeResult, Path]]:
+def grade_all(
+    jobs: dict[str, Job], root: Path, concurrency: int = 2
+) -> dict[str, tuple[AutogradeResult, Path]]:
     """Autograde every job (each in its own kernel), ``concurrency`` at a time.
 
     Job ``name`` is staged in ``root/name/submission`` and graded into
     ``root/name/autograded`` (the returned directory).
     """
-    async def one(name: str, job: Job, limit: asyncio.Semaphore,
-                  ) -> tuple[AutogradeResult, Path]:
+
+    async def one(
+        name: str,
+        job: Job,
+        limit: asyncio.Semaphore,
+    ) -> tuple[AutogradeResult, Path]:
         sub_dir, out_dir = root / name / "submission", root / name / "autograded"
         job.stage(sub_dir, out_dir)
         async with limit:
@@ -122,9 +131,11 @@ def grade_all(jobs: dict[str, Job], root: Path,
 
 
 # Sets RLIMIT_AS, then becomes the kernel: works wherever Python does (no prlimit needed).
-_RLIMIT_EXEC = ("import os, resource, sys; n = int(sys.argv[1]); "
-                "resource.setrlimit(resource.RLIMIT_AS, (n, n)); "
-                "os.execvp(sys.argv[2], sys.argv[2:])")
+_RLIMIT_EXEC = (
+    "import os, resource, sys; n = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_AS, (n, n)); "
+    "os.execvp(sys.argv[2], sys.argv[2:])"
+)
 
 
 def memory_limit_prefix(limit_bytes: int) -> list[str]:
@@ -133,15 +144,20 @@ def memory_limit_prefix(limit_bytes: int) -> list[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def nbgrader_run(request: pytest.FixtureRequest,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[NbgraderRun | None]:
+def nbgrader_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[NbgraderRun | None]:
     """nbgrader's side of the cross-check, started early so it overlaps the other tests."""
     wanted = any(item.get_closest_marker("nbgrader") for item in request.session.items)
     if not wanted or os.environ.get("GRADER_TEST_SKIP_NBGRADER") == "1":
         yield None
         return
-    run = NbgraderRun(tmp_path_factory.mktemp("nbgrader-course"), "ps1", crosscheck_source(),
-                      crosscheck_submissions).start()
+    run = NbgraderRun(
+        tmp_path_factory.mktemp("nbgrader-course"),
+        "ps1",
+        crosscheck_source(),
+        crosscheck_submissions,
+    ).start()
     yield run
     run.stop()
 

@@ -39,8 +39,10 @@ def main() -> None:
     scores = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in students:
-            scores[student] = {nb.name: {g.name: g.auto_score for g in nb.grades}
-                               for nb in gb.find_submission(assignment, student).notebooks}
+            scores[student] = {
+                nb.name: {g.name: g.auto_score for g in nb.grades}
+                for nb in gb.find_submission(assignment, student).notebooks
+            }
     print(json.dumps(scores), flush=True)
 
 

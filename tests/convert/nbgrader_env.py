@@ -36,8 +36,10 @@ from .notebooks import read, write
 
 NBGRADER_VERSION = "0.9.6"
 ROOT = Path(__file__).resolve().parents[2]
-CONSTRAINTS = [ROOT / "requirements" / "constraints.txt",
-               Path(__file__).with_name("nbgrader-constraints.txt")]
+CONSTRAINTS = [
+    ROOT / "requirements" / "constraints.txt",
+    Path(__file__).with_name("nbgrader-constraints.txt"),
+]
 INSTALL_TIMEOUT = 900
 
 
@@ -69,34 +71,62 @@ def ensure_nbgrader_venv() -> Path:
     target = venv_dir()
     stamp_file = target / ".grader-service-stamp"
     with _locked(target.with_name(target.name + ".lock")):
-        if stamp_file.is_file() and stamp_file.read_text() == _stamp() \
-                and (target / "bin" / "nbgrader").exists():
+        if (
+            stamp_file.is_file()
+            and stamp_file.read_text() == _stamp()
+            and (target / "bin" / "nbgrader").exists()
+        ):
             return target
         shutil.rmtree(target, ignore_errors=True)
         # the base interpreter: a venv made from inside a venv would point at it anyway
         base = getattr(sys, "_base_executable", sys.executable)
         steps = [
             [base, "-m", "venv", str(target)],
-            [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet",
-             "--disable-pip-version-check", f"nbgrader=={NBGRADER_VERSION}",
-             *(arg for path in CONSTRAINTS for arg in ("-c", str(path)))],
+            [
+                str(target / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                f"nbgrader=={NBGRADER_VERSION}",
+                *(arg for path in CONSTRAINTS for arg in ("-c", str(path))),
+            ],
         ]
         for cmd in steps:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
-                                  env=_clean_env(), check=False)
+            proc = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                timeout=INSTALL_TIMEOUT,
+                env=_clean_env(),
+                check=False,
+            )
             if proc.returncode != 0:
                 shutil.rmtree(target, ignore_errors=True)
-                raise RuntimeError(f"building the nbgrader venv failed: {' '.join(cmd)}\n"
-                                   f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+                raise RuntimeError(
+                    f"building the nbgrader venv failed: {' '.join(cmd)}\n"
+                    f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+                )
         stamp_file.write_text(_stamp())
     return target
 
 
 def _clean_env(venv: Path | None = None) -> dict[str, str]:
     """The environment without our venv, with ``venv``'s bin first on PATH."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "JUPYTER_PATH",
-                        "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "VIRTUAL_ENV",
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "JUPYTER_PATH",
+            "JUPYTER_CONFIG_DIR",
+            "JUPYTER_DATA_DIR",
+        )
+    }
     ours = str(Path(sys.executable).parent)
     path = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != ours]
     if venv is not None:
@@ -117,14 +147,21 @@ class NbgraderDriver:
         self.proc = proc
 
     @classmethod
-    async def release(cls, venv: Path, course: Path, assignment: str,
-                      timeout: float = 300) -> NbgraderDriver:
+    async def release(
+        cls, venv: Path, course: Path, assignment: str, timeout: float = 300
+    ) -> NbgraderDriver:
         """Start nbgrader and return once ``release/ASSIGNMENT`` is written."""
         proc = await asyncio.create_subprocess_exec(
-            str(venv / "bin" / "python"), str(Path(__file__).with_name("nbgrader_driver.py")),
-            str(course), assignment, cwd=course, env=_clean_env(venv),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            str(venv / "bin" / "python"),
+            str(Path(__file__).with_name("nbgrader_driver.py")),
+            str(course),
+            assignment,
+            cwd=course,
+            env=_clean_env(venv),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         driver = cls(proc)
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), timeout)
@@ -136,22 +173,30 @@ class NbgraderDriver:
         """Autograde every submitted student; student -> notebook -> grade_id -> score."""
         out, err = await asyncio.wait_for(self.proc.communicate(b"go\n"), timeout)
         if self.proc.returncode != 0:
-            raise RuntimeError(f"nbgrader autograde failed:\n{out.decode()[-4000:]}\n"
-                               f"{err.decode()[-8000:]}")
+            raise RuntimeError(
+                f"nbgrader autograde failed:\n{out.decode()[-4000:]}\n{err.decode()[-8000:]}"
+            )
         scores: Scores = json.loads(out.decode().strip().splitlines()[-1])
         return scores
 
     async def _fail(self, step: str, first_line: bytes) -> None:
         out, err = await self.proc.communicate(b"")
-        raise RuntimeError(f"nbgrader {step} failed:\n{(first_line + out).decode()[-4000:]}\n"
-                           f"{err.decode()[-8000:]}")
+        raise RuntimeError(
+            f"nbgrader {step} failed:\n{(first_line + out).decode()[-4000:]}\n"
+            f"{err.decode()[-8000:]}"
+        )
 
 
 class NbgraderRun:
     """nbgrader's whole side of a cross-check, in a background thread."""
 
-    def __init__(self, course: Path, assignment: str, source: NotebookNode,
-                 make_submissions: Callable[[NotebookNode], dict[str, NotebookNode]]) -> None:
+    def __init__(
+        self,
+        course: Path,
+        assignment: str,
+        source: NotebookNode,
+        make_submissions: Callable[[NotebookNode], dict[str, NotebookNode]],
+    ) -> None:
         self.course, self.assignment = course, assignment
         self.source, self.make_submissions = source, make_submissions
         self.release: NotebookNode | None = None

@@ -34,8 +34,13 @@ from .notebooks import (
 )
 
 WRONG = {"squares": SQUARES_OFF_BY_ONE, "fib": FIB_WRONG, "explain": "Linear growth."}
-WRONG_SCORES = {"test_squares": 0.0, "test_fib": 0.0, "explain": None, "task_plot": None,
-                "test_partial": 0.0}
+WRONG_SCORES = {
+    "test_squares": 0.0,
+    "test_fib": 0.0,
+    "explain": None,
+    "task_plot": None,
+    "test_partial": 0.0,
+}
 CORRECT = {"squares": SQUARES_OK, "fib": FIB_OK, "explain": "Quadratic growth."}
 TESTS = ("test_squares", "test_fib", "test_partial")
 
@@ -93,8 +98,11 @@ def _retype_tests(nb: NotebookNode) -> None:
     for gid, cell_type in (("test_squares", "raw"), ("test_fib", "markdown")):
         index = nb.cells.index(find(nb, gid))
         old = nb.cells[index]
-        new = new_raw_cell(old.source, metadata=old.metadata) if cell_type == "raw" \
+        new = (
+            new_raw_cell(old.source, metadata=old.metadata)
+            if cell_type == "raw"
             else copy.deepcopy(old)
+        )
         if cell_type == "markdown":
             new.cell_type = "markdown"
             del new["outputs"], new["execution_count"]
@@ -107,9 +115,21 @@ def _rename_test(nb: NotebookNode) -> None:
 
 
 def _invent_graded_cell(nb: NotebookNode) -> None:
-    nb.cells.append(new_code_cell("pass", metadata={"nbgrader": {
-        "grade": True, "solution": False, "locked": True, "grade_id": "bonus", "points": 50,
-        "schema_version": 3}}))
+    nb.cells.append(
+        new_code_cell(
+            "pass",
+            metadata={
+                "nbgrader": {
+                    "grade": True,
+                    "solution": False,
+                    "locked": True,
+                    "grade_id": "bonus",
+                    "points": 50,
+                    "schema_version": 3,
+                }
+            },
+        )
+    )
 
 
 def _reorder_tests(nb: NotebookNode) -> None:
@@ -125,13 +145,17 @@ def _fake_outputs(nb: NotebookNode) -> None:
         cell.execution_count = 1
         cell.outputs = [new_output("stream", name="stdout", text="All tests passed!\n")]
     find(nb, "test_partial").outputs.append(
-        new_output("execute_result", data={"text/plain": "4"}, execution_count=1))
+        new_output("execute_result", data={"text/plain": "4"}, execution_count=1)
+    )
 
 
 def _swap_kernel(nb: NotebookNode) -> None:
     # the gradebook's kernelspec is used, not one the student picks
-    nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "x",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "no-such-kernel",
+        "display_name": "x",
+        "language": "python",
+    }
 
 
 _NO_ASSERTS = (
@@ -139,7 +163,8 @@ _NO_ASSERTS = (
     "class _NoAsserts(ast.NodeTransformer):\n"
     "    def visit_Assert(self, node):\n"
     "        return ast.Pass()\n"
-    "get_ipython().ast_transformers.append(_NoAsserts())\n")
+    "get_ipython().ast_transformers.append(_NoAsserts())\n"
+)
 
 
 def _disable_asserts_in_later_cells(nb: NotebookNode) -> None:
@@ -165,7 +190,7 @@ CHEATS: dict[str, Cheat] = {
 
 KNOWN_HOLES = {
     "disable-asserts": "student code runs in the kernel before the tests and can rewrite "
-                       "them (IPython AST or input transformers); nbgrader has the same hole",
+    "them (IPython AST or input transformers); nbgrader has the same hole",
 }
 
 
@@ -187,13 +212,14 @@ def old_schema(nb: NotebookNode, version: int) -> NotebookNode:
     return nb
 
 
-OLD_SCHEMA_SCORES = {"test_squares": 2.0, "test_fib": 3.0, "explain": None,
-                     "test_partial": 3.0}
+OLD_SCHEMA_SCORES = {"test_squares": 2.0, "test_fib": 3.0, "explain": None, "test_partial": 3.0}
 
 
 @pytest.fixture(scope="module")
-def corpus(release: Release, tmp_path_factory: pytest.TempPathFactory,
-           ) -> dict[str, AutogradeResult]:
+def corpus(
+    release: Release,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, AutogradeResult]:
     """Every case of the corpus, autograded."""
     root = tmp_path_factory.mktemp("corpus")
     jobs: dict[str, Job] = {}
@@ -209,14 +235,21 @@ def corpus(release: Release, tmp_path_factory: pytest.TempPathFactory,
         old_release = read(root / f"v{version}-release" / "ps1.ipynb")
         jobs[f"v{version}-source"] = Job(fill(old_release, CORRECT), root / f"v{version}-release")
         # a student copy still carrying old metadata (released by an older tool)
-        jobs[f"v{version}-student-copy"] = Job(old_schema(fill(old_release, CORRECT), version),
-                                               root / f"v{version}-release")
+        jobs[f"v{version}-student-copy"] = Job(
+            old_schema(fill(old_release, CORRECT), version), root / f"v{version}-release"
+        )
     return {name: result for name, (result, _) in grade_all(jobs, root / "graded").items()}
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_HOLES[name]))
-    if name in KNOWN_HOLES else name for name in CHEATS])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_HOLES[name]))
+        if name in KNOWN_HOLES
+        else name
+        for name in CHEATS
+    ],
+)
 def test_cheat_earns_nothing_and_is_reported(corpus, name: str) -> None:
     result = corpus[name]
     assert scores(result) == WRONG_SCORES
@@ -227,10 +260,10 @@ def test_cheat_earns_nothing_and_is_reported(corpus, name: str) -> None:
 def test_every_reported_cheat_is_explained_to_graders(corpus) -> None:
     messages = [e.message for e in corpus["raise-points"].notebooks["ps1"].events]
     assert messages == [
-        "grading metadata of cell 'test_fib' was changed: points 100 (expected 3); "
-        "it was restored",
+        "grading metadata of cell 'test_fib' was changed: points 100 (expected 3); it was restored",
         "grading metadata of cell 'test_partial' was changed: points 1000 (expected 4); "
-        "it was restored"]
+        "it was restored",
+    ]
     [renamed] = [e for e in corpus["rename-test"].notebooks["ps1"].events if e.kind == "unknown"]
     assert renamed.grade_id == "test_squares_mine"
 

@@ -31,13 +31,21 @@ from .notebooks import (
 
 def test_release_hides_solutions_hidden_tests_and_mark_schemes(release) -> None:
     text = (release.release_dir / "ps1.ipynb").read_text()
-    for secret in ("i * i for i in range(1, n + 1)", "a, b = b, a + b", HIDDEN_TEXT,
-                   ALWAYS_HIDDEN_TEXT, MARK_SCHEME_TEXT, "Squares grow quadratically",
-                   "BEGIN SOLUTION", "HIDDEN TESTS"):
+    for secret in (
+        "i * i for i in range(1, n + 1)",
+        "a, b = b, a + b",
+        HIDDEN_TEXT,
+        ALWAYS_HIDDEN_TEXT,
+        MARK_SCHEME_TEXT,
+        "Squares grow quadratically",
+        "BEGIN SOLUTION",
+        "HIDDEN TESTS",
+    ):
         assert secret not in text
     nb = release.student_nb
     assert find(nb, "squares").source == (
-        "def squares(n):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n")
+        "def squares(n):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+    )
     assert find(nb, "explain").source == "YOUR ANSWER HERE\n"
     assert find(nb, "test_squares").source == "assert squares(3) == [1, 4, 9]\n"
 
@@ -57,7 +65,8 @@ def test_release_locks_cells_and_records_checksums(release) -> None:
 def test_gradebook_records_points_and_full_sources(release) -> None:
     gb_nb = release.gradebook.notebooks["ps1"]
     assert {k: c.max_score for k, c in gb_nb.grade_cells_dict.items()} == {
-        k: v for k, v in POINTS.items() if k != "task_plot"}
+        k: v for k, v in POINTS.items() if k != "task_plot"
+    }
     assert gb_nb.task_cells_dict["task_plot"].max_score == 1.0
     assert set(gb_nb.solution_cells_dict) == {"squares", "fib", "explain"}
     assert HIDDEN_TEXT in gb_nb.source_cells_dict["test_squares"].source
@@ -105,8 +114,12 @@ def test_forty_cell_notebook_releases_in_under_100ms() -> None:
     for i in range(5):
         for cell in base.cells:
             copy = cell.copy()
-            copy.metadata = {"nbgrader": {**cell.metadata.nbgrader,
-                                          "grade_id": f"{cell.metadata.nbgrader['grade_id']}{i}"}}
+            copy.metadata = {
+                "nbgrader": {
+                    **cell.metadata.nbgrader,
+                    "grade_id": f"{cell.metadata.nbgrader['grade_id']}{i}",
+                }
+            }
             nb.cells.append(copy)
     assert len(nb.cells) == 40
     converter = GenerateAssignment()

@@ -19,8 +19,9 @@ def kinds(events) -> set[str]:
 
 
 def test_untouched_submission_has_no_events_and_gets_hidden_tests_back(release) -> None:
-    nb, events = restore_notebook(fill(release.student_nb, {"squares": SQUARES_OK}),
-                                  release.gradebook.notebooks["ps1"])
+    nb, events = restore_notebook(
+        fill(release.student_nb, {"squares": SQUARES_OK}), release.gradebook.notebooks["ps1"]
+    )
     assert events == []
     assert HIDDEN_TEXT in find(nb, "test_squares").source
     assert find(nb, "squares").source == SQUARES_OK
@@ -32,7 +33,8 @@ def test_edited_locked_test_is_restored(release) -> None:
     nb, events = restore_notebook(sub, release.gradebook.notebooks["ps1"])
     assert "assert squares(3) == [1, 4, 9]" in find(nb, "test_squares").source
     assert [e.message for e in events] == [
-        "locked cell 'test_squares' was modified; its source was restored from the gradebook"]
+        "locked cell 'test_squares' was modified; its source was restored from the gradebook"
+    ]
 
 
 def test_changed_points_and_grade_flag_are_restored(release) -> None:
@@ -60,8 +62,9 @@ def test_duplicated_test_cell_copy_becomes_ordinary(release) -> None:
     dup.source = "assert True"
     sub.cells.insert(2, dup)
     nb, events = restore_notebook(sub, release.gradebook.notebooks["ps1"])
-    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
-              == "test_squares"]
+    graded = [
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_squares"
+    ]
     assert len(graded) == 1 and HIDDEN_TEXT in graded[0].source
     # the first copy counts as the cell (and was edited); the second is demoted
     assert kinds(events) == {"duplicated", "source"}
@@ -72,6 +75,7 @@ def test_retyped_cells_get_their_type_back(release) -> None:
     idx = sub.cells.index(find(sub, "test_fib"))
     old = sub.cells[idx]
     from nbformat.v4 import new_markdown_cell
+
     sub.cells[idx] = new_markdown_cell(old.source, metadata=old.metadata)
     nb, events = restore_notebook(sub, release.gradebook.notebooks["ps1"])
     assert find(nb, "test_fib").cell_type == "code"
@@ -94,9 +98,21 @@ def test_reordered_cells_get_original_order_and_student_cells_stay_attached(rele
 
 def test_invented_graded_cell_carries_no_points(release) -> None:
     sub = fill(release.student_nb, {})
-    sub.cells.append(new_code_cell("pass", metadata={"nbgrader": {
-        "grade": True, "grade_id": "bonus", "points": 50, "solution": False,
-        "locked": False, "schema_version": 3}}))
+    sub.cells.append(
+        new_code_cell(
+            "pass",
+            metadata={
+                "nbgrader": {
+                    "grade": True,
+                    "grade_id": "bonus",
+                    "points": 50,
+                    "solution": False,
+                    "locked": False,
+                    "schema_version": 3,
+                }
+            },
+        )
+    )
     nb, events = restore_notebook(sub, release.gradebook.notebooks["ps1"])
     assert "nbgrader" not in nb.cells[-1].metadata
     assert kinds(events) == {"unknown"}
