@@ -217,7 +217,9 @@ STUBBORN = case(
     "loop-ignoring-interrupts",
     {
         "squares": SQUARES_OK,
-        "fib": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n",
+        "fib": (
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
+        ),
     },
     NotebookRunner__cell_timeout=1.0,
     NotebookRunner__interrupt_grace=0.5,
