@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import grader_service.store.submissions as store
 from tests.commits import pushed_commit
 from tests.utils import ApiClient, MockGraderService, assert_error
 
@@ -180,3 +181,22 @@ async def test_grade_sheet_and_user_submissions(app: MockGraderService, api: Api
     r = await api.get("users/student/submissions", user="student")
     assert r.json[0]["lecture_code"] == "lect1" and r.json[0]["score"] is None
     assert_error(await api.get("users/student/submissions", user="tutor"), 403)
+
+
+async def test_failed_request_leaves_no_partial_rows(
+    app: MockGraderService, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The submission row is written before its job; if queueing fails, neither stays."""
+    path = await released(api)
+
+    async def broken_queue(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("queue unavailable")
+
+    monkeypatch.setattr(store, "enqueue_job", broken_queue)
+    r = await api.post(f"{path}/submissions", user="student", body=await work(app, path))
+    assert_error(r, 500)
+    monkeypatch.undo()
+    assert (await api.get(f"{path}/submissions", user="student")).json == []
+    assert (await api.get(f"{path}/submissions/count", user="student")).json[
+        "submission_count"
+    ] == 0

@@ -18,6 +18,10 @@ async def test_admin_lists_and_renames_users(api: ApiClient) -> None:
     r = await api.put(f"users/{student['id']}", user="admin", body={"display_name": "Stu Dent"})
     assert r.json["display_name"] == "Stu Dent"
     assert_error(await api.get("users", user="instructor"), 403, "admins")
+    r = await api.get("users?limit=2&name_prefix=s", user="admin")
+    assert [u["name"] for u in r.json] == ["student"] and r.headers["X-Total-Count"] == "1"
+    r = await api.get("users?limit=2&offset=1", user="admin")
+    assert len(r.json) == 2 and int(r.headers["X-Total-Count"]) >= 4
 
 
 async def test_staff_look_up_members_only(api: ApiClient) -> None:

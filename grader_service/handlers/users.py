@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from sqlalchemy import delete, select
 
 from ..errors import Forbidden, NotFound
 from ..orm import Lecture, LectureRole, Role, User
-from .base import BaseHandler, admin_or_self
+from .base import BaseHandler, Page, admin_or_self
 from .routing import Route, authorize, document
-from .schemas import RoleOut, UserOut, UserQuery, UserUpdate
+from .schemas import RoleOut, Strict, UserOut, UserQuery, UserUpdate
+
+
+class UserListQuery(Page, Strict):
+    """Paging and filtering of the user list."""
+
+    name_prefix: str | None = Field(default=None, description="Only users whose name starts so.")
 
 
 class UserListHandler(BaseHandler):
     """``{base}api/users``."""
 
-    @document("All users", response=list[UserOut], errors=[401, 403], tags=["users"])
+    @document(
+        "All users, by name",
+        query=UserListQuery,
+        response=list[UserOut],
+        errors=[400, 401, 403],
+        tags=["users"],
+        paginated=True,
+    )
     @authorize(admin_only=True)
     async def get(self) -> None:
-        users = await self.db.scalars(select(User).order_by(User.name))
+        query = self.parse_query(UserListQuery)
+        stmt = select(User).order_by(User.name)
+        if query.name_prefix:
+            stmt = stmt.where(User.name.startswith(query.name_prefix, autoescape=True))
+        users = await self.paginate(stmt, query)
         self.write_json([UserOut.of(u) for u in users])
 
 
