@@ -177,12 +177,13 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> N
                 + _tail(log_path, 60),
                 pytrace=False,
             )
-        try:
-            with urllib.request.urlopen(f"{url}hub/api/", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+        # not listening yet: try again shortly
+        with (
+            contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
+            urllib.request.urlopen(f"{url}hub/api/", timeout=2) as response,  # noqa: S310
+        ):
+            if response.status == 200:
+                return
         time.sleep(0.1)
     pytest.fail(
         f"JupyterHub did not answer on {url}hub/api/ within {START_TIMEOUT:.0f}s. Log:\n"
