@@ -291,7 +291,8 @@ class NotebookRunner(LoggingConfigurable):
                     collector,
                     cell,
                     "kernel_died",
-                    "the kernel died while running this cell "
+                    _death_reason(km)
+                    or "the kernel died while running this cell "
                     "(it exited, crashed or ran out of memory)",
                 )
             if loop.time() >= deadline:
@@ -363,6 +364,18 @@ class NotebookRunner(LoggingConfigurable):
             evalue=col.evalue,
             truncated=col.truncated,
         )
+
+
+def _death_reason(km: KernelManagerLike) -> str | None:
+    """Why the kernel died, if its manager knows (a sandbox can tell a memory-limit kill)."""
+    describe = getattr(km, "describe_death", None)
+    if describe is None:
+        return None
+    try:
+        reason = describe()
+    except Exception:
+        return None
+    return f"the kernel was killed while running this cell: {reason}" if reason else None
 
 
 async def _alive(km: KernelManagerLike) -> bool:

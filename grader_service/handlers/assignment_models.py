@@ -134,6 +134,16 @@ class SubmissionOut(BaseModel):
     score: float | None
     edited: bool
     deleted: bool
+    queue_position: int | None = Field(
+        default=None,
+        description="Grading jobs ahead of this submission's queued job (single "
+        "submission responses only; null when nothing is queued).",
+    )
+    estimated_wait_seconds: float | None = Field(
+        default=None,
+        description="Rough seconds until the queued job is graded, from recent job "
+        "durations (null when unknown).",
+    )
 
     @classmethod
     def of(cls, submission: Submission, *, show_score: bool = True) -> SubmissionOut:

@@ -270,6 +270,7 @@ class AssignmentRegradeHandler(AssignmentBaseHandler):
         assignment = await self.load_assignment(lecture_id, assignment_id)
         queued, already = await regrade_assignment(self.db, assignment)
         await self.db.commit()
+        self.notify_grading()
         self.write_json(RegradeResult(queued=queued, already_queued=already), status=202)
 
 

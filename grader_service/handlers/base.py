@@ -282,6 +282,12 @@ class BaseHandler(RequestHandler):
         self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
         self.finish(buffer.getvalue())
 
+    def notify_grading(self) -> None:
+        """Wake this process's grading scheduler: a job was just committed to the queue."""
+        scheduler = self.settings.get("grading_scheduler")
+        if scheduler is not None:
+            scheduler.notify()
+
     def write_json(self, data: Any, status: int = 200) -> None:
         """Serialise ``data`` (pydantic models, lists of them, or plain JSON) and finish."""
         self.set_status(status)

@@ -13,8 +13,11 @@ from ..git.layout import RepoAddress, RepoType
 from ..git.repos import is_commit_on_main
 from ..orm import (
     Assignment,
+    AutoStatus,
     FeedbackStatus,
+    GradingJob,
     JobKind,
+    JobState,
     LectureRole,
     ManualStatus,
     Role,
@@ -25,6 +28,7 @@ from ..orm import (
     utcnow,
 )
 from ..rules import effective_deadline, gradebook_score, scaled_score, submission_allowance
+from ..store.grading import cancel_job
 from ..store.jobs import enqueue_job, queue_position
 from ..store.submissions import (
     STAFF_PLACEHOLDER_COMMIT,
@@ -151,6 +155,8 @@ class SubmissionListHandler(SubmissionBaseHandler):
                 self.db, assignment, student, body.commit_hash, now=utcnow(), by_staff=by_staff
             )
             await self.db.commit()
+        if job is not None:
+            self.notify_grading()
         submission.user = student
         out = SubmissionCreated(
             **self.view(assignment, submission).model_dump(),
@@ -210,7 +216,25 @@ class SubmissionHandler(SubmissionBaseHandler):
         assignment, submission = await self.load_submission(
             lecture_id, assignment_id, submission_id
         )
-        self.write_json(self.view(assignment, submission))
+        out = self.view(assignment, submission)
+        if submission.auto_status == AutoStatus.PENDING or (
+            submission.feedback_status == FeedbackStatus.GENERATING
+        ):
+            job = await self.db.scalar(
+                select(GradingJob)
+                .where(
+                    GradingJob.submission_id == submission.id,
+                    GradingJob.state == JobState.QUEUED,
+                )
+                .order_by(GradingJob.id)
+                .limit(1)
+            )
+            if job is not None:
+                out.queue_position = await queue_position(self.db, job)
+                scheduler = self.settings.get("grading_scheduler")
+                if scheduler is not None:
+                    out.estimated_wait_seconds = scheduler.estimated_wait(out.queue_position)
+        self.write_json(out)
 
     @document(
         "Change a submission's statuses or late-penalty factor (the score follows)",
@@ -371,7 +395,25 @@ class GradingActionHandler(SubmissionBaseHandler):
             else:
                 submission.feedback_status = FeedbackStatus.GENERATING
         await self.db.commit()
+        self.notify_grading()
         self.write_json(JobOut.of(job, await queue_position(self.db, job)), status=202)
+
+
+    async def cancel(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
+        """Cancel the submission's queued or running job of ``kind``."""
+        assert self.current_user is not None
+        _, submission = await self.load_submission(lecture_id, assignment_id, submission_id)
+        job = await cancel_job(
+            self.db, submission.id, self.kind, utcnow(), by=self.current_user.name
+        )
+        if job is None:
+            raise NotFound(f"The submission has no queued or running {self.kind} job.")
+        if self.kind == JobKind.AUTOGRADE:
+            submission.auto_status = AutoStatus.NOT_GRADED
+        else:
+            submission.feedback_status = FeedbackStatus.NOT_GENERATED
+        await self.db.commit()
+        self.write_json(JobOut.of(job))
 
 
 def grading_action_handlers(
@@ -392,6 +434,17 @@ def grading_action_handlers(
         @authorize(*STAFF)
         async def post(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
             await self.queue(lecture_id, assignment_id, submission_id)
+
+        @document(
+            f"Cancel the queued or running {what} of the submission (a running job is "
+            "stopped within a third of the lease duration)",
+            response=JobOut,
+            errors=[403, 404],
+            tags=["grading"],
+        )
+        @authorize(*STAFF)
+        async def delete(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
+            await self.cancel(lecture_id, assignment_id, submission_id)
 
     class LegacyAlias(GradingActionHandler):
         mutating_get = True
