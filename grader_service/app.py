@@ -33,6 +33,7 @@ from traitlets import (
     List,
     Type,
     Unicode,
+    Union,
     default,
     validate,
 )
@@ -44,8 +45,14 @@ from .auth import Authenticator, JupyterHubAuthenticator, StaticTokenAuthenticat
 from .auth.identity import IdentityResolver
 from .auth.roles import apply_load_roles, parse_load_roles
 from .autograding import CellTimeoutPolicy, ImagePolicy
+from .autograding.executor import AutogradeExecutor, resolve_executor_class
+from .autograding.local import LocalAutogradeExecutor
+from .autograding.pipeline import GradingPipeline
+from .autograding.scheduler import GradingScheduler
+from .events import SubmissionEventBroker
 from .git.server import GitServer
 from .handlers.base import InflightRequests
+from .metrics import GraderMetrics, RouteLabels
 from .orm.db import (
     SchemaError,
     create_engine,
@@ -306,6 +313,23 @@ class GraderService(Application):
         ``terminationGracePeriodSeconds``.""",
     ).tag(config=True)
 
+    grading_enabled = Bool(
+        True,
+        help="""Grade in this process: run the grading scheduler and its executor.
+
+        Turn it off for replicas that should only serve the API and git (jobs queued
+        there are graded by the replicas that have it on, through the shared database).""",
+    ).tag(config=True)
+
+    autograde_executor_class = Union(
+        [Type(klass=AutogradeExecutor), Unicode()],
+        default_value="local",
+        help="""Where grading jobs run: an executor class, a dotted class path, or the
+        name of an entry point of the ``grader_service.autograde_executors`` group:
+        ``"local"`` (this host, kernels in a bubblewrap sandbox) or ``"kubernetes"``
+        (one pod per job).""",
+    ).tag(config=True)
+
     max_body_size = Integer(
         100 * 1024 * 1024,
         help="Largest request body in bytes (git pushes of large notebooks need room).",
@@ -321,6 +345,23 @@ class GraderService(Application):
         "", help="Also append the log to this file (besides standard error)."
     ).tag(config=True)
 
+    metrics_require_auth = Bool(
+        True,
+        help="""Whether ``GET {base}metrics`` (Prometheus) needs an admin's token.
+
+        Set to False when only a trusted scraper can reach the port (e.g. a Prometheus
+        inside the cluster behind a NetworkPolicy); the metrics show request rates per
+        route and grading queue lengths, not personal data.""",
+    ).tag(config=True)
+
+    events_keepalive_interval = Float(
+        15.0,
+        min=0.05,
+        help="""Seconds between ``: keepalive`` comments on idle ``{base}api/events``
+        streams, so proxies with idle timeouts keep them open and a vanished client is
+        noticed.""",
+    ).tag(config=True)
+
     # -- state built by initialize() ------------------------------------------------
 
     engine = Instance(AsyncEngine, allow_none=True, help="The database engine.")
@@ -334,9 +375,32 @@ class GraderService(Application):
     release_scheduler = Instance(
         ReleaseScheduler, allow_none=True, help="Releases assignments at their release_at."
     )
+    executor = Instance(
+        AutogradeExecutor, allow_none=True, help="Runs grading jobs (autograde_executor_class)."
+    )
+    grading_scheduler = Instance(
+        GradingScheduler, allow_none=True, help="Claims and runs this process's grading jobs."
+    )
     tornado_app = Instance(TornadoApplication, allow_none=True, help="The tornado web application.")
     http_server = Instance(HTTPServer, allow_none=True, help="The HTTP server.")
     bound_port = Integer(0, help="The port actually listened on (after start).")
+    metrics = Instance(
+        GraderMetrics, help="Prometheus metrics of this service (served at ``{base}metrics``)."
+    )
+    events = Instance(
+        SubmissionEventBroker,
+        help="Publishes submission status changes to ``{base}api/events`` streams.",
+    )
+
+    # Created on first use, so whatever is initialised first (the grading scheduler or
+    # the web application) gets the same object.
+    @default("metrics")
+    def _metrics_default(self) -> GraderMetrics:
+        return GraderMetrics()
+
+    @default("events")
+    def _events_default(self) -> SubmissionEventBroker:
+        return SubmissionEventBroker()
 
     @catch_config_error
     async def initialize(self, argv: list[str] | None = None) -> None:  # type: ignore[override]
@@ -356,6 +420,7 @@ class GraderService(Application):
             self.init_release_schedule()
             await self.init_roles()
             self.init_tornado_app()
+            self.init_grading()
         except BaseException:
             # e.g. a bad config value: do not leave database connections behind
             await self.dispose_engines()
@@ -447,6 +512,56 @@ class GraderService(Application):
             git_server=self.git_server,
         )
 
+    def init_grading(self) -> None:
+        """The executor and the scheduler (started with the server) if this process grades."""
+        if not self.grading_enabled:
+            self.log.info("Grading is off in this process (c.GraderService.grading_enabled)")
+            return
+        try:
+            executor_class = resolve_executor_class(self.autograde_executor_class)
+        except (ValueError, ImportError, AttributeError) as e:
+            self.log.critical("Invalid c.GraderService.autograde_executor_class: %s", e)
+            self.exit(1)
+        work_dir = Path(self.grader_service_dir) / "grading"
+        self.executor = executor_class(parent=self, log=self.log)
+        if isinstance(self.executor, LocalAutogradeExecutor) and not self.executor.work_dir:
+            self.executor.work_dir = str(work_dir / "sandboxes")
+        assert self.cell_timeout_policy is not None and self.git_server is not None
+        pipeline = GradingPipeline(
+            self.write_session_factory,
+            self.git_server,
+            self.executor,
+            self.cell_timeout_policy,
+            work_dir,
+        )
+        self.grading_scheduler = GradingScheduler(
+            parent=self,
+            log=self.log,
+            session_factory=self.write_session_factory,
+            pipeline=pipeline,
+            metrics=self.metrics,
+            events=self.events,
+        )
+        if self.tornado_app is not None:
+            self.tornado_app.settings["grading_scheduler"] = self.grading_scheduler
+
+    async def start_grading(self) -> None:
+        """Start the executor, then the scheduler. Without a working executor nothing is
+        claimed: queued jobs wait (nothing is lost) and the log says why."""
+        if self.executor is None or self.grading_scheduler is None:
+            return
+        try:
+            await self.executor.start()
+        except Exception as e:
+            self.log.critical(
+                "Grading is NOT running: %s. Submissions are queued and will be graded "
+                "once the executor works (fix it and restart the service).",
+                e,
+            )
+            self.grading_scheduler = None
+            return
+        self.grading_scheduler.start()
+
     async def init_roles(self) -> None:
         """Create the lectures and roles of ``load_roles``."""
         assert self.session_factory is not None
@@ -477,14 +592,27 @@ class GraderService(Application):
             background_tasks=set(),
             inflight=InflightRequests(),
             openapi=build_openapi(routes, self.base_url_path),
+            metrics=self.metrics,
+            route_labels=RouteLabels(routes, self.base_url_path),
+            events=self.events,
             log_function=self._log_request,
             serve_traceback=False,
         )
 
     def _log_request(self, handler: RequestHandler) -> None:
-        """One access-log line per request; health checks only at debug level."""
+        """One access-log line per request (health checks only at debug level), and its
+        latency in the metrics, labelled with the route's template."""
         status = handler.get_status()
-        duration_ms = 1000.0 * handler.request.request_time()
+        seconds = handler.request.request_time()
+        duration_ms = 1000.0 * seconds
+        # an event stream lasts as long as its client stays: not a latency
+        if not getattr(handler, "streaming", False):
+            self.metrics.observe_request(
+                handler.request.method or "GET",
+                handler.settings["route_labels"](handler),
+                status,
+                seconds,
+            )
         if status >= 500:
             level = self.log.error
         elif status >= 400:
@@ -536,6 +664,7 @@ class GraderService(Application):
         self.http_server.add_sockets(sockets)
         if self.release_scheduler is not None:
             self.release_scheduler.start()
+        await self.start_grading()
         self._stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -577,6 +706,10 @@ class GraderService(Application):
                 await asyncio.wait_for(self.http_server.close_all_connections(), 1)
         if self.release_scheduler is not None:
             await self.release_scheduler.stop()
+        if self.grading_scheduler is not None:
+            await self.grading_scheduler.stop()
+        if self.executor is not None:
+            await self.executor.stop()
         if self.tornado_app is not None:
             pending = list(self.tornado_app.settings["background_tasks"])
             if pending:

@@ -122,6 +122,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         kw["env"] = self.cell.env_for_kernel(dict(kw.get("env") or {}))
         await super().start_kernel(**kw)
 
+    def describe_death(self) -> str | None:
+        """Which sandbox limit killed the kernel, if one did (the harness reports it)."""
+        return self.cell.describe_death()
+
 
 def _check_inside(path: Path, job_dir: Path) -> None:
     resolved = path.resolve()
@@ -191,6 +195,10 @@ class _AdoptedKernel:
     async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         """Stop the kernel (a kernel is never reused, so ``restart`` is ignored)."""
         await self._km.shutdown_kernel(now=now)
+
+    def describe_death(self) -> str | None:
+        """Which sandbox limit killed the kernel, if one did."""
+        return self._km.describe_death()
 
 
 async def _shell_reply(kc: Any, msg_id: str) -> dict[str, Any]:
@@ -373,8 +381,8 @@ class KernelPool(LoggingConfigurable):
     async def stop(self) -> None:
         """Stop filling; kill the warm kernels and remove their slots."""
         self._running = False
-        for task in list(self._starting):
-            task.cancel()
+        # not cancelled: a start interrupted half-way could leave a slot behind; each
+        # finishes within startup_timeout and closes its slot as the pool is stopped
         await asyncio.gather(*self._starting, *self._reaping, return_exceptions=True)
         ready, self._ready = self._ready, []
         await asyncio.gather(*(slot.close() for slot in ready), return_exceptions=True)
@@ -399,10 +407,8 @@ class KernelPool(LoggingConfigurable):
         slot = await asyncio.to_thread(self._new_slot)
         try:
             await slot.start_warm(dict(self.kernel_env))
-        except BaseException as exc:
-            await asyncio.shield(slot.close())
-            if not isinstance(exc, Exception):
-                raise
+        except Exception as exc:
+            await slot.close()
             self.log.error("Could not start a warm kernel: %s", exc)
             # not straight _fill(): a broken kernelspec would spin; the next acquire retries
             return

@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import errno
 import functools
+import importlib.util
 import os
 import shutil
 import signal
@@ -83,8 +84,6 @@ def _default_readonly_paths() -> list[str]:
 
 def _ipykernel_site() -> str | None:
     """The site directory ipykernel is imported from, if outside the Python prefixes."""
-    import importlib.util
-
     spec = importlib.util.find_spec("ipykernel")
     if spec is None or spec.origin is None:
         return None
@@ -535,6 +534,11 @@ class SandboxCell:
         if self.pids_limit_hit():
             reasons.append(f"the process limit of {sb.pids_limit} processes/threads was reached")
         return "; ".join(reasons) or None
+
+    @property
+    def cgroup_paths(self) -> list[Path]:
+        """The job's cgroup directories (empty without cgroups)."""
+        return [cg.path for cg in self._cgroups]
 
     def processes(self) -> list[int]:
         """Host pids of the processes still in this cell (empty without cgroups)."""

@@ -102,14 +102,6 @@ def _outcome_reason(result: AutogradeResult) -> str:
     return "ok"
 
 
-def _give_to_sandbox(root: Path, uid: int, gid: int) -> None:
-    """Let the sandbox user write into the copied submission (students write files)."""
-    if os.geteuid() != 0:
-        return
-    for path in [root, *root.rglob("*")]:
-        os.lchown(path, uid, gid)
-
-
 class Worker:
     """Runs jobs concurrently on one event loop; each autograde job gets its own slot."""
 
@@ -213,9 +205,8 @@ class Worker:
         try:
             submission = slot.dir / "submission"
             await asyncio.to_thread(shutil.copytree, input_dir, submission, symlinks=True)
-            await asyncio.to_thread(
-                _give_to_sandbox, submission, self.sandbox.uid, self.sandbox.gid
-            )
+            # students' code may write next to their notebooks
+            await asyncio.to_thread(slot.chown_for_sandbox, submission)
             grader = Autograde(config=self.config, log=logger)
             grader.runner.cell_timeout = float(request["cell_timeout"])
             grader.runner.launcher.kernel_manager_factory = slot.kernel_manager_factory

@@ -375,7 +375,7 @@ def _death_reason(km: KernelManagerLike) -> str | None:
         reason = describe()
     except Exception:
         return None
-    return f"the kernel was killed while running this cell: {reason}" if reason else None
+    return f"the kernel died while running this cell: {reason}" if reason else None
 
 
 async def _alive(km: KernelManagerLike) -> bool:

@@ -82,6 +82,10 @@ class Student:
         nbformat.write(answer_notebook(work / notebook, answer_source), work / notebook)
         for name, text in (extra_files or {}).items():
             (work / name).write_text(text)
+        return await self.submit_work(lecture_id, assignment_id, work)
+
+    async def submit_work(self, lecture_id: int, assignment_id: int, work: Path) -> dict[str, Any]:
+        """Commit everything in the clone ``work``, push it and submit the commit."""
         sha = await self.git.commit_all(work, "my work")
         await self.git.run("push", "--quiet", "origin", "main", cwd=work)
         r = await self.api.post(

@@ -4,6 +4,7 @@ graded exactly once (SQLite and PostgreSQL, a real subprocess, real sandboxed ke
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -42,6 +43,8 @@ def _config(db_url: str, root: Path) -> Path:
         "poll_interval": 0.2,
     }
     settings["KernelPool"] = {"size": 2}
+    # kernel sockets live in here: pytest's tmp paths are too long for Unix sockets
+    settings["LocalAutogradeExecutor"] = {"work_dir": tempfile.mkdtemp(prefix="gs-", dir="/tmp")}
     return ServiceProcess.write_config(root / "grader_service_config.py", settings)
 
 
