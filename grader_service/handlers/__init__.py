@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from . import assignments, git, grades, lectures, openapi, repositories, root, submissions, users
+from . import (
+    assignments,
+    events,
+    git,
+    grades,
+    lectures,
+    metrics,
+    openapi,
+    repositories,
+    root,
+    submissions,
+    users,
+)
 from .base import BaseHandler, NotFoundHandler
 from .routing import Route
 
 default_handlers: list[Route] = [
     *root.default_handlers,
     *openapi.default_handlers,
+    *metrics.default_handlers,
+    *events.default_handlers,
     *lectures.default_handlers,
     *users.default_handlers,
     *assignments.default_handlers,
