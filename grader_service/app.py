@@ -692,6 +692,8 @@ class GraderService(Application):
         started = time.monotonic()
         if self.http_server is not None and self.tornado_app is not None:
             self.http_server.stop()
+            # open event streams end with a proper final chunk instead of a cut
+            self.events.close()
             inflight: InflightRequests = self.tornado_app.settings["inflight"]
             try:
                 await asyncio.wait_for(inflight.wait_idle(), self.shutdown_timeout)

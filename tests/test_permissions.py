@@ -121,6 +121,9 @@ ROWS: list[Row] = [
     row("GET",    "api/openapi.json",                          200, 200, 200, 200, 200, 200),
     row("GET",    "api/config",                                401, 200, 200, 200, 200, 200),
     row("GET",    "api/permissions",                           401, 200, 200, 200, 200, 200),
+    row("GET",    "metrics",                                   401, 403, 403, 403, 403, 200),
+    # event streams: a 200 never ends (tests/test_events.py covers them), so only refusals
+    row("GET",    "api/events?lecture_id=9999",                401, 404, 404, 404, 404, 404),
     # lectures: reading
     row("GET",    "api/lectures",                              401, 200, 200, 200, 200, 200),
     row("GET",    L1,                                          401, 403, 200, 200, 200, 200),
@@ -206,6 +209,10 @@ ROWS: list[Row] = [
     row("GET",    REL + "/grading/{sub_student}/auto",         401, 403, 403, 202, 202, 202),
     row("GET",    REL + "/grading/{sub_student}/feedback",     401, 403, 403, 202, 202, 202),
     row("POST",   OTHER_SUB + "/autograde",                    401, 403, 403, 403, 403, 202),
+    # cancelling the jobs queued above (nothing left to cancel gives 404)
+    row("DELETE", OWN + "/autograde",                          401, 403, 403, 200, 200, 200),
+    row("DELETE", OWN + "/feedback",                           401, 403, 403, 200, 200, 200),
+    row("DELETE", OWN + "/feedback",                           401, 403, 403, 404, 404, 404),
     row("POST",   REL + "/regrade",                            401, 403, 403, 202, 202, 202),
     # changing
     row("PUT",    L1,                                          401, 403, 403, 403, 200, 200,

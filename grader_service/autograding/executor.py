@@ -42,11 +42,15 @@ class GradingFailure(Exception):
     final, so a broken notebook is never graded twice.
     """
 
-    def __init__(self, message: str, reason: FailureReason, *, retry: bool = False) -> None:
+    def __init__(
+        self, message: str, reason: FailureReason, *, retry: bool = False, logs: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason
         self.retry = retry
+        #: what the grader logged before it failed (shown to instructors)
+        self.logs = logs
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,7 @@ class LocalAutogradeExecutor(AutogradeExecutor):
                 reply.get("message", "grading failed"),
                 FailureReason(reply.get("reason", FailureReason.OTHER.value)),
                 retry=bool(reply.get("retry")),
+                logs=reply.get("logs", ""),
             )
         report: dict[str, Any] = reply["report"]
         return report

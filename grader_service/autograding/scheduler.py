@@ -317,7 +317,7 @@ class GradingScheduler(LoggingConfigurable):
                 )
                 self._count(kind, "retried", failure.reason)
                 return
-            await self.pipeline.record_failure(session, row, failure)
+            await self.pipeline.record_failure(session, row, failure, failure.logs)
             await session.commit()
         self.log.warning("Grading job %d failed: %s", job.id, failure.message)
         self._count(kind, "failed", failure.reason)
