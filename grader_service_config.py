@@ -34,3 +34,11 @@ c.GraderService.load_roles = {
         {"role": "student", "members": ["student"]},
     ]
 }
+
+# Grading: on this host, student code in a bubblewrap sandbox (apt-get install bubblewrap).
+# Without bubblewrap jobs stay queued and the log says why; c.Sandbox.mode = "none"
+# grades unsandboxed (never with real students).
+c.GraderService.autograde_executor_class = "local"
+c.GradingScheduler.max_concurrent_jobs = 2  # about one per core
+c.Sandbox.memory_limit = 1024**3  # bytes per grading job
+c.CellTimeoutPolicy.default_cell_timeout = 60  # seconds, when the assignment sets none

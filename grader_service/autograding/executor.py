@@ -61,6 +61,7 @@ class GradingTask:
     kind: str  # "autograde" or "feedback"
     lecture_code: str
     assignment_id: int
+    assignment_name: str
     submission_id: int
     username: str
     commit_hash: str

@@ -125,6 +125,7 @@ class GradingPipeline:
                     kind=str(job.kind),
                     lecture_code=code,
                     assignment_id=assignment.id,
+                    assignment_name=assignment.name,
                     submission_id=submission.id,
                     username=username,
                     commit_hash=submission.commit_hash,
