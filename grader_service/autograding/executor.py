@@ -106,6 +106,14 @@ class AutogradeExecutor(LoggingConfigurable):
     async def stop(self) -> None:
         """Release everything; jobs still running are abandoned (their leases expire)."""
 
+    async def recover(self, active_job_ids: set[int]) -> None:
+        """Reconcile work a previous run left behind (called once before jobs are claimed).
+
+        ``active_job_ids`` are the jobs still queued or running. An executor whose work
+        outlives the service process (pods) adopts those and cleans up the rest; the
+        default has nothing to recover.
+        """
+
     async def autograde(self, task: GradingTask, job: JobDirectory) -> GradingReport:
         """Grade ``job.input_dir`` against ``job.output_dir/gradebook.json``."""
         raise NotImplementedError

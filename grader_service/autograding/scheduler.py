@@ -149,6 +149,7 @@ class GradingScheduler(LoggingConfigurable):
         return timedelta(seconds=self.lease_duration)
 
     async def _claim_loop(self) -> None:
+        await self._recover_executor()
         last_reclaim = 0.0
         loop = asyncio.get_running_loop()
         while True:
@@ -167,6 +168,20 @@ class GradingScheduler(LoggingConfigurable):
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def _recover_executor(self) -> None:
+        """Let the executor adopt or clean up what a previous run left (pods), once."""
+        try:
+            async with self.session_factory() as session:
+                active = await session.scalars(
+                    select(GradingJob.id).where(
+                        GradingJob.state.in_((JobState.QUEUED, JobState.RUNNING))
+                    )
+                )
+                job_ids = set(active.all())
+            await self.pipeline.executor.recover(job_ids)
+        except Exception:
+            self.log.exception("The executor could not recover work of a previous run")
 
     async def _claim(self) -> GradingJob | None:
         async with self.session_factory() as session:
