@@ -30,6 +30,7 @@ VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 HUB_NODE = ROOT / "tests" / "hub"
+LABEXT = ROOT / "grader_labextension"
 
 
 def say(message: str) -> None:
@@ -52,6 +53,7 @@ def ensure_python_env() -> None:
         inputs.update(path.read_bytes())
     stamp = VENV / ".installed"
     if stamp.exists() and stamp.read_text() == inputs.hexdigest():
+        ensure_labextension()
         return
     say("installing grader-service and its pinned dependencies into .venv")
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
@@ -67,6 +69,66 @@ def ensure_python_env() -> None:
         f"{ROOT}[test,dev]",
     )
     stamp.write_text(inputs.hexdigest())
+    ensure_labextension()
+
+
+def _digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_labextension() -> None:
+    """Install grader_labextension into .venv, building its front end when it changed.
+
+    The package is installed editable without its build hook; the front end is built
+    with jlpm (yarn, shipped by jupyter-builder) from the committed yarn.lock, and its
+    output directory is linked into .venv, so a rebuild is live at once.
+    """
+    if not (LABEXT / "pyproject.toml").exists():
+        return
+    py_stamp = VENV / ".labextension-installed"
+    py_digest = _digest([LABEXT / "pyproject.toml", CONSTRAINTS])
+    if not py_stamp.exists() or py_stamp.read_text() != py_digest:
+        say("installing grader_labextension into .venv")
+        env = {**os.environ, "SKIP_JUPYTER_BUILDER": "1"}  # the front end is built below
+        run(
+            PYTHON,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "-c",
+            CONSTRAINTS,
+            "-e",
+            f"{LABEXT}[test]",
+            env=env,
+        )
+        py_stamp.write_text(py_digest)
+    frontend = [
+        LABEXT / name for name in ("package.json", "yarn.lock", ".yarnrc.yml", "tsconfig.json")
+    ]
+    frontend += [p for d in ("src", "style") for p in (LABEXT / d).rglob("*") if p.is_file()]
+    built = LABEXT / "grader_labextension" / "labextension"
+    front_stamp = VENV / ".labextension-frontend"
+    front_digest = _digest(frontend)
+    if not (built / "package.json").exists() or (
+        not front_stamp.exists() or front_stamp.read_text() != front_digest
+    ):
+        if shutil.which("node") is None:
+            say("Node.js not found: the JupyterLab front end is not built (browser tests skip)")
+            return
+        jlpm = VENV / "bin" / "jlpm"
+        # its scripts call jlpm and jupyter-builder again: both live in .venv/bin
+        env = {**os.environ, "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+        say("building the JupyterLab extension's front end (jlpm install, jlpm build:prod)")
+        run(jlpm, "install", "--immutable", cwd=LABEXT, env=env)
+        run(jlpm, "build:prod", cwd=LABEXT, env=env)
+        front_stamp.write_text(front_digest)
+    link = VENV / "share" / "jupyter" / "labextensions" / "grader-labextension"
+    if not link.is_symlink():
+        run(VENV / "bin" / "jupyter-builder", "develop", "--overwrite", LABEXT, cwd=LABEXT)
 
 
 def ensure_node_tools() -> None:

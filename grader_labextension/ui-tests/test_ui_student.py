@@ -1,0 +1,214 @@
+"""A student in a real browser: sees the assignment, fetches it, submits, watches it
+being graded live, and opens the feedback.
+
+Real parts only: the grader service (subprocess, grading in the bubblewrap sandbox),
+``jupyter lab`` with this extension as installed in the environment, and headless
+Chromium (Debian's ``chromium``) driven by Python Playwright. Screenshots of every step
+go to ``ui-tests/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from grader_fixtures import LECTURE_CODE, TOKENS, GraderService, answer
+from jupyter_core.paths import jupyter_path
+
+CHROMIUM = os.environ.get("GRADER_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+LAB_TOKEN = "ui-test-lab-token"
+
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None
+
+
+def _labextension_installed() -> bool:
+    return any(
+        (Path(d) / "grader-labextension" / "package.json").exists()
+        for d in jupyter_path("labextensions")
+    )
+
+
+pytestmark = [
+    pytest.mark.skipif(
+        not _labextension_installed(),
+        reason="the front end is not built (needs Node.js; python3 dev.py builds it)",
+    ),
+    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)",
+    ),
+    pytest.mark.skipif(
+        shutil.which("bwrap") is None,
+        reason="grading needs bubblewrap (apt-get install bubblewrap)",
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def lab_server(grader_service: GraderService, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """``jupyter lab`` for the student, with the extension pointed at the service."""
+    root = tmp_path / "home"
+    root.mkdir()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HOME": str(root),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+    }
+    # no "news" toast over the screenshots
+    labconfig = tmp_path / "jupyter-config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
+    )
+    log = tmp_path / "lab.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                f"--IdentityProvider.token={LAB_TOKEN}",
+                f"--ServerApp.root_dir={root}",
+                f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+                "--LabApp.news_url=None",
+                "--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                f"--GraderLabConfig.service_url={grader_service.url}",
+                f"--GraderLabConfig.api_token={TOKENS['student']}",
+                "--GraderLabConfig.username=student",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=root,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}api/status?token={LAB_TOKEN}", timeout=2):  # noqa: S310
+                break
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail(f"jupyter lab did not start:\n{log.read_text()[-3000:]}")
+    if process.poll() is not None:
+        pytest.fail(f"jupyter lab exited:\n{log.read_text()[-3000:]}")
+    yield {"url": url, "root": root, "log": log}
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Page]:
+    """A headless Chromium page (Debian's browser: Playwright downloads nothing)."""
+    assert sync_playwright is not None
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            viewport={"width": 1400, "height": 900},
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context.set_default_timeout(30_000)
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    """Save a screenshot of the current step."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_student_fetches_submits_and_reads_feedback(
+    grader_service: GraderService, release: Any, lab_server: dict[str, Any], page: Page
+) -> None:
+    assignment = release(autograde_type="full_auto", max_submissions=3)
+    page.goto(f"{lab_server['url']}lab?token={LAB_TOKEN}")
+    page.locator("#jp-main-dock-panel").wait_for()
+
+    # the Assignments sidebar shows the released assignment with its limits
+    page.locator('li[data-id="grader-labextension-assignments"]').click()
+    card = page.locator(f'.jp-grader-card[data-assignment-id="{assignment["id"]}"]')
+    expect(card).to_be_visible()
+    expect(card).to_contain_text(assignment["name"])
+    expect(card).to_contain_text("3 of 3 submissions left")
+    expect(page.locator(".jp-grader-live.jp-mod-live")).to_be_visible()
+    shot(page, "01-assignment-listed")
+
+    card.get_by_role("button", name="Fetch").click()
+    expect(card.get_by_role("button", name="Open")).to_be_visible()
+    work = lab_server["root"] / "lectures" / LECTURE_CODE / "assignments" / str(assignment["id"])
+    assert (work / "hw.ipynb").exists()
+    card.get_by_role("button", name="Open").click()
+    expect(page.locator(".jp-NotebookPanel")).to_be_visible()
+    shot(page, "02-fetched-and-opened")
+
+    # the student's answer (written to the file, as saving the notebook would)
+    answer(work / "hw.ipynb", "def answer():\n    return 42\n")
+
+    card.get_by_role("button", name="Submit").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("3 remaining submissions")
+    shot(page, "03-confirm-submit")
+    dialog.get_by_role("button", name="Submit").click()
+
+    row = card.locator(".jp-grader-submission").first
+    expect(row).to_be_visible()
+    expect(card).to_contain_text("2 of 3 submissions left")
+    shot(page, "04-submitted")
+    # graded, with feedback, pushed live by the event stream (no reload, no click)
+    expect(row.locator(".jp-grader-chip-ok")).to_have_text("Graded", timeout=90_000)
+    expect(row.get_by_role("button", name="Open feedback")).to_be_visible(timeout=90_000)
+    shot(page, "05-graded")
+
+    row.get_by_role("button", name="Open feedback").click()
+    tab = page.locator(".lm-TabBar-tab", has_text="hw.html")
+    expect(tab).to_be_visible()
+    shot(page, "06-feedback-open")
