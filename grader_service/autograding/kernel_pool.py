@@ -31,8 +31,8 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict, Float, Instance, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from grader_service.convert.kernel import KernelLauncher, KernelManagerLike
-
+from ..convert.execute import wait_shell_reply
+from ..convert.kernel import KernelLauncher, KernelManagerLike
 from .sandbox import Sandbox, SandboxCell
 
 #: Longest path of a Unix socket (sun_path is 108 bytes with the NUL).
@@ -174,7 +174,7 @@ class _AdoptedKernel:
         try:
             msg_id = kc.execute(code, silent=True, store_history=False)
             async with asyncio.timeout(self._timeout):
-                reply = await _shell_reply(kc, msg_id)
+                reply = await wait_shell_reply(kc, msg_id)
         finally:
             kc.stop_channels()
         if reply.get("status") != "ok":
@@ -199,18 +199,6 @@ class _AdoptedKernel:
     def describe_death(self) -> str | None:
         """Which sandbox limit killed the kernel, if one did."""
         return self._km.describe_death()
-
-
-async def _shell_reply(kc: Any, msg_id: str) -> dict[str, Any]:
-    """The content of the shell reply to ``msg_id``."""
-    while True:
-        try:
-            msg = await kc.get_shell_msg(timeout=1.0)
-        except queue.Empty:
-            continue
-        if msg.get("parent_header", {}).get("msg_id") == msg_id:
-            content: dict[str, Any] = msg["content"]
-            return content
 
 
 class Slot:

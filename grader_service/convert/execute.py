@@ -247,7 +247,7 @@ class NotebookRunner(LoggingConfigurable):
         try:
             await kc.wait_for_ready(timeout=self.launcher.startup_timeout)
             msg_id = kc.execute(_PREAMBLE, silent=True, store_history=False)
-            await _wait_reply(kc, msg_id)
+            await wait_shell_reply(kc, msg_id)
         except BaseException:
             await self._stop(km, kc)
             raise
@@ -392,7 +392,7 @@ async def _watch(km: KernelManagerLike, interval: float = 0.1) -> None:
         await asyncio.sleep(interval)
 
 
-async def _wait_reply(kc: Any, msg_id: str) -> dict[str, Any]:
+async def wait_shell_reply(kc: Any, msg_id: str) -> dict[str, Any]:
     """The shell reply to ``msg_id`` (replies to earlier, interrupted requests are skipped)."""
     while True:
         try:
@@ -406,7 +406,7 @@ async def _wait_reply(kc: Any, msg_id: str) -> dict[str, Any]:
 
 async def _exchange(kc: Any, msg_id: str, col: _Collector, cell: NotebookNode) -> dict[str, Any]:
     """Collect the cell's outputs until the kernel is idle, then return its reply."""
-    reply_task = asyncio.ensure_future(_wait_reply(kc, msg_id))
+    reply_task = asyncio.ensure_future(wait_shell_reply(kc, msg_id))
     try:
         while True:
             try:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+from grader_service.autograding.local import LocalAutogradeExecutor
 from grader_service.git.commands import git_text
 from grader_service.git.layout import RepoAddress, RepoType
 from grader_service.orm import GradingJob, JobState
 from tests.conftest import TOKENS, AppFactory
 from tests.gitutil import GitClient
 from tests.seeding import release_assignment
-from tests.utils import ApiClient
+from tests.test_events import SseStream
+from tests.utils import ApiClient, MockGraderService
 
 from .grading_utils import Student, gradebook_comments, grading_config, needs_bwrap, wait_graded
 
@@ -160,3 +167,106 @@ async def test_cancel_queued_and_regrade(make_app: AppFactory, tmp_path: Path) -
         assert graded["score"] == 1.0
     finally:
         api.close()
+
+
+async def test_live_events_and_metrics_follow_grading(make_app: AppFactory, tmp_path: Path) -> None:
+    """The student's event stream says when their submission is graded; the metrics
+    count the job."""
+    app = await make_app(grading_config())
+    api = ApiClient(app.url, TOKENS)
+    stream = await SseStream.open(app.url + "api/events", "student")
+    try:
+        assert stream.status == 200
+        release = await release_assignment(app, api, tmp_path / "source")
+        aid = release["assignment"]["id"]
+        sub = await Student(app, api, "student", tmp_path).submit(1, "lect1", aid, CORRECT)
+        statuses = []
+        while "automatically_graded" not in statuses:
+            event = await stream.event(timeout=60)
+            assert event is not None and event["event"] == "submission"
+            data = json.loads(event["data"])
+            assert data["submission_id"] == sub["id"] and "score" not in data
+            statuses.append(data["auto_status"])
+        r = await api.get("/metrics", user="admin")
+        metrics = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(r.body.decode())
+            for s in family.samples
+        }
+        key = (
+            "grader_grading_jobs_total",
+            (("kind", "autograde"), ("outcome", "succeeded"), ("reason", "ok")),
+        )
+        assert metrics[key] == 1.0
+    finally:
+        stream.close()
+        api.close()
+
+
+async def test_worker_crash_is_retried(make_app: AppFactory, tmp_path: Path) -> None:
+    """An infrastructure failure (the grading worker killed mid-job) is retried."""
+    app = await make_app(grading_config(CellTimeoutPolicy__default_cell_timeout=30))
+    api = ApiClient(app.url, TOKENS)
+    try:
+        release = await release_assignment(app, api, tmp_path / "source")
+        aid = release["assignment"]["id"]
+        slow = "import time\ndef answer():\n    time.sleep(3)\n    return 42\n"
+        sub = await Student(app, api, "student", tmp_path).submit(1, "lect1", aid, slow)
+        executor = app.executor
+        assert isinstance(executor, LocalAutogradeExecutor)
+        await _wait_for_job_state(app, sub["id"], JobState.RUNNING)
+        await asyncio.sleep(1)  # inside the cell now
+        assert executor._process is not None
+        os.kill(executor._process.pid, signal.SIGKILL)
+        graded = await wait_graded(api, 1, aid, sub["id"])
+        assert graded["auto_status"] == "automatically_graded" and graded["score"] == 1.0
+        async with app.session_factory() as session:
+            job = await session.scalar(select(GradingJob))
+        assert job is not None and job.attempts == 2 and job.state == JobState.SUCCEEDED
+    finally:
+        api.close()
+
+
+async def test_cancel_a_running_job(make_app: AppFactory, tmp_path: Path) -> None:
+    """Cancelling a running job stops its kernel within a third of the lease."""
+    app = await make_app(
+        grading_config(
+            CellTimeoutPolicy__default_cell_timeout=60, GradingScheduler__lease_duration=1.5
+        )
+    )
+    api = ApiClient(app.url, TOKENS)
+    try:
+        release = await release_assignment(app, api, tmp_path / "source")
+        aid = release["assignment"]["id"]
+        endless = "def answer():\n    while True:\n        pass\n"
+        sub = await Student(app, api, "student", tmp_path).submit(1, "lect1", aid, endless)
+        await _wait_for_job_state(app, sub["id"], JobState.RUNNING)
+        r = await api.delete(
+            f"lectures/1/assignments/{aid}/submissions/{sub['id']}/autograde", user="instructor"
+        )
+        assert r.status == 200, r.body
+        assert app.grading_scheduler is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while app.grading_scheduler.running_jobs:
+            assert loop.time() < deadline, "the cancelled job is still running"
+            await asyncio.sleep(0.1)
+        r = await api.get(f"lectures/1/assignments/{aid}/submissions/{sub['id']}", user="tutor")
+        assert r.json["auto_status"] == "not_graded"
+    finally:
+        api.close()
+
+
+async def _wait_for_job_state(app: MockGraderService, submission_id: int, state: JobState) -> None:
+    assert app.session_factory is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while True:
+        async with app.session_factory() as session:
+            found = await session.scalar(
+                select(GradingJob.state).where(GradingJob.submission_id == submission_id)
+            )
+        if found == state:
+            return
+        assert loop.time() < deadline, f"job of submission {submission_id} is {found}"
+        await asyncio.sleep(0.05)
