@@ -38,6 +38,7 @@ from .gradebook import (
     read_gradebook,
     write_gradebook,
 )
+from .harness import guard_harness, reap_descendants
 from .integrity import TamperEvent, is_unanswered, restore_notebook
 from .regions import strip_hidden
 
@@ -155,6 +156,14 @@ class Autograde(BaseConverter):
         "(relative paths are relative to the output directory).",
     ).tag(config=True)
 
+    isolate_harness = Bool(
+        False,
+        help="""Protect this process from the student code it runs when both share a
+        user (a grading pod): make it non-dumpable (no ptrace, no /proc/<pid>/mem) and a
+        child subreaper, and kill every process left behind before writing any result,
+        so a background process cannot rewrite the gradebook afterwards. Linux only.""",
+    ).tag(config=True)
+
     runner = Instance(NotebookRunner, help="Executes the notebooks; configure its limits.")
 
     @default("runner")
@@ -172,6 +181,8 @@ class Autograde(BaseConverter):
     ) -> AutogradeResult:
         """Grade ``input_dir`` against ``gradebook`` (default: OUTPUT/gradebook.json)."""
         input_dir, output_dir = Path(input_dir), Path(output_dir)
+        if self.isolate_harness and not guard_harness():
+            raise RuntimeError("isolate_harness needs Linux (prctl)")
         if gradebook is None:
             gradebook = read_gradebook(output_dir / GRADEBOOK_FILENAME)
         submitted = {self.notebook_id(p, input_dir): p for p in self.find_notebooks(input_dir)}
@@ -194,6 +205,10 @@ class Autograde(BaseConverter):
             nb, nb_result = await self.grade_notebook(student_nb, gb_nb, cwd=path.parent)
             result.notebooks[name] = nb_result
             graded.append((output_dir / path.relative_to(input_dir), nb))
+        if self.isolate_harness:
+            left = await asyncio.to_thread(reap_descendants)
+            if left:
+                self.log.warning("Killed %d processes the student code left running", left)
         output_dir.mkdir(parents=True, exist_ok=True)
         for target, nb in graded:
             self.write_notebook(nb, target)

@@ -557,6 +557,9 @@ class KubeAutogradeExecutor(LocalAutogradeExecutor):
             str(mount / "output"),
             f"--NotebookRunner.cell_timeout={task.cell_timeout}",
             f"--Autograde.report_file={mount / REPORT_FILENAME}",
+            # the kernel runs as the harness's user here: keep it out of the harness's
+            # memory and kill what it leaves behind before results are written
+            "--Autograde.isolate_harness=True",
             *self.extra_convert_args,
         ]
         labels = {
