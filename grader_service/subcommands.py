@@ -24,6 +24,13 @@ class _Subcommand(Application):
         "log-level": "Application.log_level",
     }
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # --help describes the aliases, which name GraderService's options
+        from .app import GraderService
+
+        self.classes = [type(self), GraderService]
+
     @property
     def service(self) -> GraderService:
         """The parent GraderService, with its config file loaded."""

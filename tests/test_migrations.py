@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -115,3 +117,17 @@ async def test_database_enforces_cascades_and_uniqueness(db_url: str) -> None:
             assert (await conn.execute(text("SELECT count(*) FROM assignments"))).scalar_one() == 0
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_replicas_starting_together_create_the_schema_once(db_url: str) -> None:
+    """Three replicas' start-ups (upgrade-db init containers) race on an empty
+    PostgreSQL database: the schema lock lets them take turns, so all succeed."""
+    engines = [create_engine(db_url) for _ in range(3)]
+    try:
+        statuses = await asyncio.gather(*(ensure_schema(e, upgrade=True) for e in engines))
+        assert all(s.state is SchemaState.CURRENT for s in statuses)
+    finally:
+        for engine in engines:
+            await engine.dispose()

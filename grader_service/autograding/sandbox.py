@@ -355,13 +355,14 @@ class Sandbox(LoggingConfigurable):
         else:
             argv += ["--unshare-user", "--uid", str(self.uid), "--gid", str(self.gid)]
         binds = [p for p in self.readonly_paths if os.path.lexists(p)]
+        # a path under /tmp (a checkout's .venv in CI, say) is bound after the private
+        # /tmp is mounted, or the tmpfs would hide it
+        private = [_TMP, "/dev/shm"]  # noqa: S108
+        late = [p for p in binds if _under(p, private)]
         mounted: list[str] = []
-        for path in sorted(binds, key=lambda p: p.count("/")):
+        for path in sorted(set(binds) - set(late), key=lambda p: p.count("/")):
             argv += self._parents(path, mounted)
-            if Path(path).is_symlink():
-                argv += ["--symlink", str(Path(path).readlink()), path]
-            else:
-                argv += ["--ro-bind", path, path]
+            argv += self._ro_bind(path)
             mounted.append(path)
         for path in self.masked_paths:
             if Path(path).exists() and _under(path, mounted):
@@ -370,11 +371,22 @@ class Sandbox(LoggingConfigurable):
         argv += ["--perms", "1777", "--size", size, "--tmpfs", _TMP]
         argv += ["--proc", "/proc", "--dev", "/dev"]
         argv += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]  # noqa: S108
+        for path in sorted(late, key=lambda p: p.count("/")):
+            argv += self._parents(path, mounted, made=set(private))
+            argv += self._ro_bind(path)
+            mounted.append(path)
         if job_dir is not None:
             # after /tmp: a job dir under /tmp must not be hidden by the tmpfs
             argv += self._parents(str(job_dir), mounted, made={_TMP})
             argv += ["--bind", str(job_dir), str(job_dir)]
         return argv
+
+    @staticmethod
+    def _ro_bind(path: str) -> list[str]:
+        """Bind ``path`` read-only (a symlink is recreated, not followed)."""
+        if Path(path).is_symlink():
+            return ["--symlink", str(Path(path).readlink()), path]
+        return ["--ro-bind", path, path]
 
     @staticmethod
     def _parents(path: str, mounted: list[str], made: set[str] | None = None) -> list[str]:

@@ -105,9 +105,13 @@ def _outcome_reason(result: AutogradeResult) -> str:
 class Worker:
     """Runs jobs concurrently on one event loop; each autograde job gets its own slot."""
 
-    def __init__(self, config: Config, work_root: Path, channel: _Channel) -> None:
+    def __init__(
+        self, config: Config, work_root: Path, channel: _Channel, *, feedback_only: bool = False
+    ) -> None:
         self.config = config
         self.channel = channel
+        #: only feedback (no student code): no sandbox, no kernels (Kubernetes executor)
+        self.feedback_only = feedback_only
         self.log = logging.getLogger("grader_service.worker")
         self.sandbox = Sandbox(config=config, log=self.log)
         launcher = KernelLauncher(config=config)
@@ -127,6 +131,8 @@ class Worker:
 
     async def start(self) -> None:
         """Check the sandbox and warm the kernel pool."""
+        if self.feedback_only:
+            return
         self.sandbox.check()
         await self.pool.start()
 
@@ -150,6 +156,10 @@ class Worker:
     async def _run(self, job_id: int, request: dict[str, Any]) -> None:
         logger, buffer = _job_logger(job_id)
         try:
+            if request["op"] == "autograde" and self.feedback_only:
+                raise GradingFailure(
+                    "this grading worker renders feedback only (no sandbox)", FailureReason.OTHER
+                )
             if request["op"] == "autograde":
                 report = await self.autograde(request, logger)
             elif request["op"] == "feedback":
@@ -228,9 +238,14 @@ class Worker:
         return {"gradebook": None, "reason": "ok"}
 
 
-async def _serve(config: Config, work_root: Path, channel: _Channel) -> int:
+async def _serve(settings: dict[str, Any], channel: _Channel) -> int:
     try:
-        worker = Worker(config, work_root, channel)
+        worker = Worker(
+            Config(settings["config"]),
+            Path(settings["work_root"]),
+            channel,
+            feedback_only=bool(settings.get("feedback_only")),
+        )
         await worker.start()
     except SandboxUnavailable as e:
         channel.send({"type": "fatal", "message": str(e)})
@@ -266,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.get("log_level", logging.INFO))
-    return asyncio.run(_serve(Config(settings["config"]), Path(settings["work_root"]), channel))
+    return asyncio.run(_serve(settings, channel))
 
 
 if __name__ == "__main__":

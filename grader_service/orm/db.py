@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 import logging
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, inspect
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -209,8 +211,34 @@ class SchemaError(RuntimeError):
     """The database's schema cannot be used by this version of grader-service."""
 
 
+# PostgreSQL advisory lock key of schema changes ("grsc").
+_SCHEMA_LOCK_KEY = 0x6772_7363
+
+
+@asynccontextmanager
+async def _schema_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold PostgreSQL's schema lock: replicas starting together (their upgrade-db init
+    containers) take turns, and the later ones find the schema already current."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+            await conn.commit()
+
+
 async def ensure_schema(engine: AsyncEngine, *, upgrade: bool) -> SchemaStatus:
     """Make the schema usable or raise :class:`SchemaError` with what to do about it."""
+    async with _schema_lock(engine):
+        return await _ensure_schema(engine, upgrade=upgrade)
+
+
+async def _ensure_schema(engine: AsyncEngine, *, upgrade: bool) -> SchemaStatus:
     status = await schema_status(engine)
     where = redact_url(engine.url)
     if status.state is SchemaState.CURRENT:

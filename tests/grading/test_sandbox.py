@@ -297,3 +297,18 @@ async def test_killing_parents_does_not_hurt_the_harness(pool: KernelPool) -> No
     assert runs[0].ename == "PermissionError", runs[0]
     assert runs[1].ename == "PermissionError", runs[1]
     assert runs[2].succeeded and out[2].strip() == "survived", runs[2]
+
+
+async def test_read_only_paths_under_tmp_survive_the_private_tmp(tmp_path: Path) -> None:
+    """A Python installation under /tmp (a CI checkout's .venv) is bound after the
+    private /tmp is mounted; bound before, the tmpfs would hide it from the kernel."""
+    venv = tempfile.mkdtemp(prefix="venv-", dir="/tmp")
+    try:
+        sandbox = Sandbox(mode="bwrap", readonly_paths=["/usr", venv])
+        argv = sandbox._bwrap_argv(tmp_path)
+        tmpfs = argv.index("--tmpfs")
+        assert argv[tmpfs + 1] == "/tmp"
+        bind = [i for i, word in enumerate(argv) if word == "--ro-bind" and argv[i + 1] == venv]
+        assert bind and bind[0] > tmpfs, argv
+    finally:
+        os.rmdir(venv)

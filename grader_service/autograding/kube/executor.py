@@ -331,8 +331,9 @@ class KubeAutogradeExecutor(LocalAutogradeExecutor):
 
     def _settings(self) -> dict[str, Any]:
         settings = super()._settings()
-        # the local worker only renders feedback here (no kernels): keep no warm ones
-        settings["config"].setdefault("KernelPool", {})["size"] = 0
+        # the local worker only renders feedback here: no kernels and no student code,
+        # so it needs neither warm kernels nor bubblewrap (absent in unprivileged pods)
+        settings["feedback_only"] = True
         return settings
 
     # -- lifecycle ---------------------------------------------------------------------------
