@@ -335,6 +335,15 @@ class GraderService(Application):
         help="Largest request body in bytes (git pushes of large notebooks need room).",
     ).tag(config=True)
 
+    max_concurrent_requests = Integer(
+        16,
+        min=1,
+        help="""API requests handled at the same time; more wait their turn (git
+        transfers and event streams are not counted). Bounding it keeps every turn of
+        the event loop short under a burst (hundreds of students at a deadline), so
+        latency stays even and the grading scheduler is never starved.""",
+    ).tag(config=True)
+
     trust_xheaders = Bool(
         False,
         help="""Trust ``X-Forwarded-For``/``X-Real-Ip`` and ``X-Scheme`` from a reverse proxy
@@ -591,6 +600,7 @@ class GraderService(Application):
             grader_app=self,
             background_tasks=set(),
             inflight=InflightRequests(),
+            admission=asyncio.Semaphore(self.max_concurrent_requests),
             openapi=build_openapi(routes, self.base_url_path),
             metrics=self.metrics,
             route_labels=RouteLabels(routes, self.base_url_path),

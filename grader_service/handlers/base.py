@@ -89,6 +89,7 @@ class BaseHandler(RequestHandler):
     lecture_role: LectureRole | None = None
     _db: AsyncSession | None = None
     _counted = False
+    _admitted = False
     # Grader Service 0.12 had GET routes that change state; their aliases set this so
     # they get a writing transaction like POST does.
     mutating_get = False
@@ -136,6 +137,13 @@ class BaseHandler(RequestHandler):
         if inflight is not None:
             inflight.started()
             self._counted = True
+        admission: asyncio.Semaphore | None = self.settings.get("admission")
+        if admission is not None:
+            # A burst of requests would otherwise all run their first steps in one turn
+            # of the event loop; admitted a bounded number at a time, each turn stays
+            # short and every request (and the grading scheduler) keeps getting turns.
+            await admission.acquire()
+            self._admitted = True
         self.path_kwargs = convert_path_kwargs(self.path_kwargs)
         self.current_user = None
         verb = getattr(self, self.request.method.lower(), None) if self.request.method else None
@@ -158,6 +166,9 @@ class BaseHandler(RequestHandler):
         if self._counted:
             self._counted = False
             self.settings["inflight"].finished()
+        if self._admitted:
+            self._admitted = False
+            self.settings["admission"].release()
 
     def on_finish(self) -> None:
         self._uncount()
