@@ -142,3 +142,21 @@ def resolve_executor_class(name_or_class: str | type) -> type[AutogradeExecutor]
 
     found: type[AutogradeExecutor] = getattr(importlib.import_module(module), attr)
     return found
+
+
+def outcome_reason(summary: dict[str, Any]) -> str:
+    """The metrics label of a finished autograde (the worst thing that happened), from
+    the converter's summary (``AutogradeResult.to_dict()`` or its report file)."""
+    notebooks = (summary.get("notebooks") or {}).values()
+    text = " ".join(
+        str(cell.get("reason") or "") for nb in notebooks for cell in nb.get("cells") or []
+    )
+    if "memory limit" in text:
+        return FailureReason.MEMORY_LIMIT.value
+    if "time limit" in text:
+        return FailureReason.TIMEOUT.value
+    if "kernel died" in text or "kernel stopped" in text:
+        return FailureReason.KERNEL_DIED.value
+    if any(nb.get("events") for nb in notebooks):
+        return FailureReason.TAMPERING.value
+    return "ok"

@@ -38,9 +38,9 @@ from typing import Any, TextIO
 
 from traitlets.config import Config
 
-from ..convert import Autograde, AutogradeResult, GenerateFeedback
+from ..convert import Autograde, GenerateFeedback
 from ..convert.kernel import KernelLauncher
-from .executor import FailureReason, GradingFailure
+from .executor import FailureReason, GradingFailure, outcome_reason
 from .kernel_pool import KernelPool
 from .sandbox import Sandbox, SandboxUnavailable
 
@@ -85,21 +85,6 @@ def _job_logger(job_id: int) -> tuple[logging.Logger, io.StringIO]:
     logger.setLevel(logging.INFO)
     logger.propagate = False
     return logger, buffer
-
-
-def _outcome_reason(result: AutogradeResult) -> str:
-    """The metrics label of a finished autograde: the worst thing that happened."""
-    statuses = {c.reason or "" for nb in result.notebooks.values() for c in nb.cells}
-    text = " ".join(statuses)
-    if "memory limit" in text:
-        return FailureReason.MEMORY_LIMIT.value
-    if "time limit" in text:
-        return FailureReason.TIMEOUT.value
-    if "kernel died" in text or "kernel stopped" in text:
-        return FailureReason.KERNEL_DIED.value
-    if any(nb.events for nb in result.notebooks.values()):
-        return FailureReason.TAMPERING.value
-    return "ok"
 
 
 class Worker:
@@ -228,7 +213,7 @@ class Worker:
             "score": result.score,
             "max_score": result.max_score,
             "summary": result.to_dict(),
-            "reason": _outcome_reason(result),
+            "reason": outcome_reason(result.to_dict()),
         }
 
     async def feedback(self, request: dict[str, Any], logger: logging.Logger) -> dict[str, Any]:

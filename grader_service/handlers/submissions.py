@@ -398,7 +398,6 @@ class GradingActionHandler(SubmissionBaseHandler):
         self.notify_grading()
         self.write_json(JobOut.of(job, await queue_position(self.db, job)), status=202)
 
-
     async def cancel(self, lecture_id: int, assignment_id: int, submission_id: int) -> None:
         """Cancel the submission's queued or running job of ``kind``."""
         assert self.current_user is not None

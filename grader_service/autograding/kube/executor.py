@@ -43,7 +43,14 @@ from traitlets import Bool, Dict, Float, Integer, List, Unicode, Union, default,
 from traitlets import Callable as CallableTrait
 
 from ...convert.gradebook import GRADEBOOK_FILENAME, GradeBookModel
-from ..executor import FailureReason, GradingFailure, GradingReport, GradingTask, JobDirectory
+from ..executor import (
+    FailureReason,
+    GradingFailure,
+    GradingReport,
+    GradingTask,
+    JobDirectory,
+    outcome_reason,
+)
 from ..limits import ImagePolicy
 from ..local import LocalAutogradeExecutor
 from .api import KubeApi, _describe, load_client_configuration
@@ -866,23 +873,6 @@ def trusted_gradebook(expected: dict[str, Any], produced: dict[str, Any]) -> dic
     return dict(result)
 
 
-def outcome_reason(summary: dict[str, Any]) -> str:
-    """The metrics label of a finished autograde, from the converter's report."""
-    notebooks = (summary.get("notebooks") or {}).values()
-    text = " ".join(
-        str(cell.get("reason") or "") for nb in notebooks for cell in nb.get("cells") or []
-    )
-    if "memory limit" in text:
-        return FailureReason.MEMORY_LIMIT.value
-    if "time limit" in text:
-        return FailureReason.TIMEOUT.value
-    if "kernel died" in text or "kernel stopped" in text:
-        return FailureReason.KERNEL_DIED.value
-    if any(nb.get("events") for nb in notebooks):
-        return FailureReason.TAMPERING.value
-    return "ok"
-
-
 def _remove_orphan_workspaces(root: Path, pods: set[str], older_than: float) -> int:
     """Delete workspaces without a pod that are older than a grading may take."""
     removed = 0
@@ -899,4 +889,4 @@ def _remove_orphan_workspaces(root: Path, pods: set[str], older_than: float) -> 
     return removed
 
 
-__all__ = ["KubeAutogradeExecutor", "outcome_reason", "trusted_gradebook"]
+__all__ = ["KubeAutogradeExecutor", "trusted_gradebook"]
