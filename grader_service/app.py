@@ -149,6 +149,24 @@ class GraderService(Application):
             Authenticator,
             JupyterHubAuthenticator,
             StaticTokenAuthenticator,
+            *self._grading_classes(),
+        ]
+
+    @staticmethod
+    def _grading_classes() -> list[type]:
+        """The grading classes an operator configures (documented by --generate-config)."""
+        from .autograding.kernel_pool import KernelPool
+        from .autograding.sandbox import Sandbox
+        from .convert import Autograde, KernelLauncher, NotebookRunner
+
+        return [
+            GradingScheduler,
+            LocalAutogradeExecutor,
+            Sandbox,
+            KernelPool,
+            NotebookRunner,
+            KernelLauncher,
+            Autograde,
         ]
 
     # -- configuration ----------------------------------------------------------------
@@ -744,6 +762,10 @@ class GraderService(Application):
         if path.exists():
             self.log.critical("%s exists; remove it or choose another file with -f.", path)
             self.exit(1)
+        # imported only here: kubernetes-asyncio costs every start-up ~0.6 s otherwise
+        from .autograding.kube.executor import KubeAutogradeExecutor
+
+        self.classes = [*self.classes, KubeAutogradeExecutor]
         path.write_text(self.generate_config_file())
         print(f"Wrote the default configuration to {path}")
 
