@@ -108,7 +108,7 @@ class SseStream:
         """Whether the stream ends (after any frames still queued) within ``timeout``."""
         try:
             while await self.frame(timeout) is not None:
-                pass
+                continue  # drain what is still queued
         except TimeoutError:
             return False
         return True
