@@ -57,19 +57,14 @@ def ensure_python_env() -> None:
         return
     say("installing grader-service and its pinned dependencies into .venv")
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(
-        PYTHON,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "-c",
-        CONSTRAINTS,
-        "-e",
-        f"{ROOT}[test,dev]",
-    )
+    pip_install_editable(f"{ROOT}[test,dev]")
     stamp.write_text(inputs.hexdigest())
     ensure_labextension()
+
+
+def pip_install_editable(target: str, env: dict[str, str] | None = None) -> None:
+    """``pip install -e target`` into .venv with the pinned versions."""
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-c", CONSTRAINTS, "-e", target, env=env)
 
 
 def _digest(paths: list[Path]) -> str:
@@ -93,18 +88,7 @@ def ensure_labextension() -> None:
     if not py_stamp.exists() or py_stamp.read_text() != py_digest:
         say("installing grader_labextension into .venv")
         env = {**os.environ, "SKIP_JUPYTER_BUILDER": "1"}  # the front end is built below
-        run(
-            PYTHON,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "-c",
-            CONSTRAINTS,
-            "-e",
-            f"{LABEXT}[test]",
-            env=env,
-        )
+        pip_install_editable(f"{LABEXT}[test]", env=env)
         py_stamp.write_text(py_digest)
     frontend = [
         LABEXT / name for name in ("package.json", "yarn.lock", ".yarnrc.yml", "tsconfig.json")
