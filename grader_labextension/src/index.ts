@@ -5,15 +5,11 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
-import { LabIcon } from '@jupyterlab/ui-components';
 
+import { graderIcon } from './icons';
 import { AssignmentsPanel } from './components/AssignmentsPanel';
-
-const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="16">
-<path class="jp-icon3" fill="#616161" d="M12 3 1 9l11 6 9-4.91V17h2V9L12 3zm-6.82 9.18v4L12 20l6.82-3.82v-4L12 16l-6.82-3.82z"/>
-</svg>`;
-
-export const graderIcon = new LabIcon({ name: 'grader-labextension:icon', svgstr: ICON_SVG });
+import { instructorPlugin } from './instructor/plugin';
+import { notebookPlugin } from './notebook/plugin';
 
 const COMMAND = 'grader:show-assignments';
 
@@ -64,4 +60,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, instructorPlugin, notebookPlugin];

@@ -1,1 +1,3 @@
 import './base.css';
+import './instructor.css';
+import './notebook.css';
