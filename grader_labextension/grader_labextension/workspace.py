@@ -36,15 +36,21 @@ class WorkspaceError(Exception):
         self.message = message
 
 
-class UncommittedChanges(WorkspaceError):
-    """Updating would touch files the student changed."""
+STUDENT_ADVICE = (
+    "Submit your work first, or reset the assignment (your changes are kept in its history)."
+)
 
-    def __init__(self, files: list[str]) -> None:
+
+class UncommittedChanges(WorkspaceError):
+    """Updating would touch files the user changed; ``advice`` says what to do."""
+
+    def __init__(
+        self, files: list[str], advice: str = STUDENT_ADVICE, pending: str = "submitted"
+    ) -> None:
         shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
         super().__init__(
-            f"You have changes that are not submitted yet ({shown}); updating could overwrite "
-            "them. Submit your work first, or reset the assignment (your changes are kept "
-            "in its history)."
+            f"You have changes that are not {pending} yet ({shown}); updating could "
+            f"overwrite them. {advice}"
         )
         self.files = files
 
@@ -114,8 +120,19 @@ def _safe_relative(path: str) -> str:
     return str(pure)
 
 
+COMMIT_HASH = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+
 class AssignmentRepo:
-    """The student's clone of their repository ``git/{code}/{id}/user/{name}``."""
+    """The student's clone of their repository ``git/{code}/{id}/user/{name}``.
+
+    Subclasses (``staff_workspace``) reuse it for the instructors' working copies and
+    change only the words of their messages.
+    """
+
+    update_advice = STUDENT_ADVICE
+    pending = "submitted"
+    nothing_to_push = "There is nothing to submit: the assignment has no files."
 
     def __init__(self, path: Path, remote_url: str, identity: GitIdentity) -> None:
         self.path = path
@@ -247,7 +264,7 @@ class AssignmentRepo:
             return self.status()
         changed = self._changed(repo)
         if changed:
-            raise UncommittedChanges(changed)
+            raise UncommittedChanges(changed, self.update_advice, self.pending)
         self._integrate_remote(repo)
         return self.status()
 
@@ -261,7 +278,7 @@ class AssignmentRepo:
         if self._has_staged(repo):
             self._commit(repo, message)
         elif not repo.head.is_valid():
-            raise WorkspaceError("There is nothing to submit: the assignment has no files.")
+            raise WorkspaceError(self.nothing_to_push)
         self._integrate_remote(repo)
         self._git(repo, "push", "--quiet", "origin", f"HEAD:refs/heads/{MAIN}")
         return repo.head.commit.hexsha
@@ -276,6 +293,46 @@ class AssignmentRepo:
         self._integrate_remote(repo)
         self._git(repo, "push", "--quiet", "origin", f"HEAD:refs/heads/{MAIN}")
         return repo.head.commit.hexsha
+
+    def restore(self, commit: str) -> str | None:
+        """Make the files of submission ``commit`` a new commit on top, and push it.
+
+        First every change to a tracked file, and every untracked file the restore would
+        overwrite, is committed and pushed: the current work stays in the history. Other
+        untracked files are left alone on disk (they may be files the service would refuse,
+        so pushing them could block the restore). Returns the commit that saved the work,
+        or None when there was nothing to save.
+        """
+        if not COMMIT_HASH.match(commit):
+            raise WorkspaceError(f"{commit!r} is not a submission's commit hash.")
+        if self._open() is None:
+            self.fetch()
+        repo = self._require()
+        self._git(repo, "fetch", "--quiet", "origin")
+        try:  # only what the service has: a submission is a commit on its main
+            repo.git.execute(["git", "merge-base", "--is-ancestor", commit, f"origin/{MAIN}"])
+        except GitCommandError:
+            raise WorkspaceError(
+                f"Commit {commit[:12]} is not in your repository on the server, so it cannot "
+                "be restored. Reload the submissions and pick one of them."
+            ) from None
+        restored = set(self._git(repo, "ls-tree", "-r", "--name-only", commit).splitlines())
+        self._git(repo, "add", "--update")
+        in_the_way = [f for f in repo.untracked_files if f in restored]
+        if in_the_way:
+            self._git(repo, "add", "--", *in_the_way)
+        saved = None
+        if self._has_staged(repo):
+            self._commit(repo, f"Work saved before restoring submission {commit[:12]}")
+            saved = repo.head.commit.hexsha
+        self._integrate_remote(repo)
+        self._git(repo, "push", "--quiet", "origin", f"HEAD:refs/heads/{MAIN}")
+        # index and tracked files become the submission's; nothing untracked is touched
+        self._git(repo, "read-tree", "-u", "--reset", commit)
+        if self._has_staged(repo):
+            self._commit(repo, f"Restore submission {commit[:12]}")
+            self._git(repo, "push", "--quiet", "origin", f"HEAD:refs/heads/{MAIN}")
+        return saved
 
 
 def pull_feedback(path: Path, remote_url: str, branch: str, identity: GitIdentity) -> list[str]:

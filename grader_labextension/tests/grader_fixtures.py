@@ -235,3 +235,64 @@ class LabClient:
 
     async def post(self, path: str, body: Any = None) -> tuple[int, Any]:
         return await self.request("POST", path, body)
+
+
+def lab_server_config(grader_service: GraderService, root: Path, user: str) -> dict[str, Any]:
+    """``jp_server_config`` of a Jupyter server running the extension as ``user``.
+
+    A test module of staff routes overrides the ``jp_server_config`` fixture with
+    ``lab_server_config(grader_service, jp_root_dir, "instructor")``.
+    """
+    return {
+        "ServerApp": {"jpserver_extensions": {"grader_labextension": True}},
+        "GraderLabConfig": {
+            "service_url": grader_service.url,
+            "api_token": TOKENS[user],
+            "username": user,
+            "lectures_dir": str(root / "lectures"),
+        },
+    }
+
+
+def submit_as_student(
+    grader_service: GraderService, assignment: dict[str, Any], work: Path, source: str
+) -> dict[str, Any]:
+    """Clone the student's repository into ``work``, answer, push and submit; the submission."""
+    url = f"{grader_service.url}git/{LECTURE_CODE}/{assignment['id']}/user/student"
+    if not (work / ".git").exists():
+        grader_service.git("clone", "--quiet", url, str(work), user="student")
+    answer(work / "hw.ipynb", source)
+    grader_service.git("add", "--all", cwd=work, user="student")
+    grader_service.git("commit", "--quiet", "-m", "answer", cwd=work, user="student")
+    grader_service.git("push", "--quiet", "origin", "HEAD:main", cwd=work, user="student")
+    commit = grader_service.git("rev-parse", "HEAD", cwd=work, user="student").strip()
+    status, submission = grader_service.api(
+        "POST",
+        f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/submissions",
+        "student",
+        {"commit_hash": commit},
+    )
+    assert status == 201, submission
+    result: dict[str, Any] = submission
+    return result
+
+
+def wait_for_submission(
+    grader_service: GraderService,
+    assignment: dict[str, Any],
+    submission_id: int,
+    done: Callable[[dict[str, Any]], bool],
+    timeout: float = 120.0,
+) -> dict[str, Any]:
+    """Poll the submission (as the instructor) until ``done(submission)``; the submission."""
+    path = f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/submissions/{submission_id}"
+    deadline = time.monotonic() + timeout
+    while True:
+        status, submission = grader_service.api("GET", path, "instructor")
+        assert status == 200, submission
+        if done(submission):
+            result: dict[str, Any] = submission
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"submission never got there: {submission}\n{grader_service.tail()}")
+        time.sleep(0.3)

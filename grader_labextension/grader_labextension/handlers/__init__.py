@@ -6,13 +6,16 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from . import assignments, info, proxy
+from . import assignments, deeplink, export, info, instructor, proxy
 from .base import NAMESPACE
 
 default_handlers: list[tuple[str, Any]] = [
     *info.default_handlers,
     *proxy.default_handlers,
     *assignments.default_handlers,
+    *instructor.default_handlers,
+    *export.default_handlers,
+    *deeplink.default_handlers,
 ]
 
 

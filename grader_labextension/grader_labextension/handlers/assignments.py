@@ -127,6 +127,23 @@ class ResetHandler(AssignmentHandler):
         self.write_json(data)
 
 
+class RestoreHandler(AssignmentHandler):
+    """``POST .../restore`` ``{"commit": "<submission commit>"}``: an earlier submission's
+    files as a new commit on top; the current work is committed and pushed first."""
+
+    @tornado.web.authenticated
+    @translate_errors
+    async def post(self, lecture_id: str, assignment_id: str) -> None:
+        commit = self.json_body().get("commit")
+        if not isinstance(commit, str):
+            raise GraderHTTPError(400, "Bad Request", "Give the submission's 'commit' to restore.")
+        repo = await self.student_repo(lecture_id, assignment_id)
+        saved = await self.in_workspace(repo.path, repo.restore, commit)
+        data = self.status_json(await self.in_workspace(repo.path, repo.status))
+        data["saved_commit"] = saved
+        self.write_json(data)
+
+
 class FeedbackHandler(AssignmentHandler):
     """``POST .../submissions/{submission_id}/feedback``: the feedback HTML, locally."""
 
@@ -158,5 +175,6 @@ default_handlers = [
     (_ASSIGNMENT + r"/fetch", FetchHandler),
     (_ASSIGNMENT + r"/submit", SubmitHandler),
     (_ASSIGNMENT + r"/reset", ResetHandler),
+    (_ASSIGNMENT + r"/restore", RestoreHandler),
     (_ASSIGNMENT + r"/submissions/(\d+)/feedback", FeedbackHandler),
 ]
