@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from git import Actor, GitCommandError, InvalidGitRepositoryError, Repo
+from git.exc import BadName
 
 MAIN = "main"
 
@@ -200,7 +201,7 @@ class AssignmentRepo:
         self._git(repo, "fetch", "--quiet", "origin")
         try:
             remote = repo.commit(f"origin/{MAIN}")
-        except (ValueError, GitCommandError):
+        except (ValueError, BadName, GitCommandError):
             return  # the server's repository is still empty
         if not repo.head.is_valid():
             self._git(repo, "checkout", "--quiet", "-B", MAIN, f"origin/{MAIN}")

@@ -33,9 +33,7 @@ async def test_restore_brings_back_a_submission_and_keeps_the_current_work(
     answer(work / "hw.ipynb", "def answer():\n    return 3  # unsaved idea\n")
     (work / "scratch.txt").write_text("my notes")
 
-    status, state = await lab.post(
-        f"{local(assignment)}/restore", {"commit": first["commit_hash"]}
-    )
+    status, state = await lab.post(f"{local(assignment)}/restore", {"commit": first["commit_hash"]})
     assert status == 200, state
     assert "return 1  # first try" in (work / "hw.ipynb").read_text()
     assert state["changed_files"] == [] and state["untracked_files"] == ["scratch.txt"], state
@@ -61,9 +59,7 @@ async def test_restore_brings_back_a_submission_and_keeps_the_current_work(
     assert "return 1  # first try" in (server_copy / "hw.ipynb").read_text()
 
     # restoring the current files again changes nothing and saves nothing
-    status, again = await lab.post(
-        f"{local(assignment)}/restore", {"commit": first["commit_hash"]}
-    )
+    status, again = await lab.post(f"{local(assignment)}/restore", {"commit": first["commit_hash"]})
     assert status == 200 and again["saved_commit"] is None, again
     assert again["commit"] == state["commit"]
 
