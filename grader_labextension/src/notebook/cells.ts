@@ -1,0 +1,181 @@
+/**
+ * Attaching widgets to the cells of a notebook and noticing changes: shared by creation
+ * mode and manual grading mode.
+ */
+import { Cell, ICellModel } from '@jupyterlab/cells';
+import { Notebook } from '@jupyterlab/notebook';
+import { IDisposable } from '@lumino/disposable';
+import { PanelLayout, Widget } from '@lumino/widgets';
+
+import { ICellInfo } from './validator.js';
+
+/**
+ * Keeps one widget (from `factory`, or none if it returns null) at the top of every cell
+ * of a notebook, also for cells added later. The notebook renders cells lazily, so a
+ * widget is inserted once its cell is ready (the cell builds its own children first).
+ */
+export class CellAttachments implements IDisposable {
+  constructor(
+    private readonly notebook: Notebook,
+    private readonly factory: (cell: Cell) => Widget | null
+  ) {
+    notebook.model?.cells.changed.connect(this.scheduleSync, this);
+    this.sync();
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this.notebook.model?.cells.changed.disconnect(this.scheduleSync, this);
+    for (const widget of this.attached.values()) {
+      widget.dispose();
+    }
+    this.attached.clear();
+  }
+
+  /** The widget attached to `cell`, if any. */
+  widgetOf(cell: Cell): Widget | undefined {
+    return this.attached.get(cell);
+  }
+
+  private scheduleSync(): void {
+    // the notebook creates the cell widgets in its own handler of the same signal
+    setTimeout(() => this.sync(), 0);
+  }
+
+  private sync(): void {
+    if (this._disposed) {
+      return;
+    }
+    const current = new Set<Cell>(this.notebook.widgets);
+    for (const [cell, widget] of this.attached) {
+      if (!current.has(cell) || cell.isDisposed) {
+        widget.dispose();
+        this.attached.delete(cell);
+      }
+    }
+    for (const cell of this.notebook.widgets) {
+      if (this.attached.has(cell) || this.pending.has(cell)) {
+        continue;
+      }
+      this.pending.add(cell);
+      void cell.ready.then(() => {
+        this.pending.delete(cell);
+        if (this._disposed || cell.isDisposed || this.attached.has(cell)) {
+          return;
+        }
+        const widget = this.factory(cell);
+        if (widget) {
+          (cell.layout as PanelLayout).insertWidget(0, widget);
+          this.attached.set(cell, widget);
+        }
+      });
+    }
+  }
+
+  private readonly attached = new Map<Cell, Widget>();
+  private readonly pending = new Set<Cell>();
+  private _disposed = false;
+}
+
+/**
+ * Calls `callback` (debounced) whenever a cell is added, removed or moved, or the
+ * source, type or metadata of a cell changes.
+ */
+export class NotebookChanges implements IDisposable {
+  constructor(
+    private readonly notebook: Notebook,
+    private readonly callback: () => void,
+    private readonly delay = 250
+  ) {
+    notebook.model?.cells.changed.connect(this.onCellsChanged, this);
+    this.onCellsChanged();
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    clearTimeout(this.timer);
+    this.notebook.model?.cells.changed.disconnect(this.onCellsChanged, this);
+    for (const model of this.watched) {
+      model.contentChanged.disconnect(this.schedule, this);
+      model.metadataChanged.disconnect(this.schedule, this);
+    }
+    this.watched.clear();
+  }
+
+  private onCellsChanged(): void {
+    const models = new Set<ICellModel>();
+    const cells = this.notebook.model?.cells;
+    for (let i = 0; cells && i < cells.length; i++) {
+      models.add(cells.get(i));
+    }
+    for (const model of this.watched) {
+      if (!models.has(model)) {
+        model.contentChanged.disconnect(this.schedule, this);
+        model.metadataChanged.disconnect(this.schedule, this);
+        this.watched.delete(model);
+      }
+    }
+    for (const model of models) {
+      if (!this.watched.has(model)) {
+        model.contentChanged.connect(this.schedule, this);
+        model.metadataChanged.connect(this.schedule, this);
+        this.watched.add(model);
+      }
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (!this._disposed) {
+        this.callback();
+      }
+    }, this.delay);
+  }
+
+  private readonly watched = new Set<ICellModel>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private _disposed = false;
+}
+
+/** What the validator needs of every cell of the notebook. */
+export function cellInfos(notebook: Notebook): ICellInfo[] {
+  const infos: ICellInfo[] = [];
+  const cells = notebook.model?.cells;
+  for (let i = 0; cells && i < cells.length; i++) {
+    const model = cells.get(i);
+    infos.push({
+      cellType: model.type,
+      source: model.sharedModel.getSource(),
+      nbgrader: model.getMetadata('nbgrader')
+    });
+  }
+  return infos;
+}
+
+/** Select the cell at `index`, scroll it into view and focus it (for keyboard users). */
+export function revealCell(notebook: Notebook, index: number): void {
+  if (index < 0 || index >= notebook.widgets.length) {
+    return;
+  }
+  notebook.activeCellIndex = index;
+  notebook.mode = 'command';
+  void notebook.scrollToItem(index, 'center').then(() => {
+    notebook.activeCell?.node.focus();
+  });
+}
