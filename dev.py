@@ -209,7 +209,25 @@ def cmd_lint(args: list[str]) -> int:
     return code or subprocess.call([VENV / "bin" / "mypy"], cwd=ROOT)
 
 
-COMMANDS = {"serve": cmd_serve, "test": cmd_test, "lint": cmd_lint, "lock": cmd_lock}
+def cmd_demo(args: list[str]) -> int:
+    """JupyterHub + grader-service + the JupyterLab extension in .demo/, in the foreground
+    (demo/launch.py; options: --port N, --reset). Ctrl-C stops everything."""
+    ensure_python_env()
+    ensure_node_tools()
+    os.chdir(ROOT)
+    # replace this process: Ctrl-C then reaches the launcher alone, which stops the hub
+    # cleanly (a parent waiting in subprocess.call would kill it after 0.25 s)
+    argv = [str(PYTHON), "-m", "demo.launch", "--dir", str(ROOT / ".demo"), *args]
+    os.execv(PYTHON, argv)  # noqa: S606 - our own venv's python, an argument list
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "test": cmd_test,
+    "lint": cmd_lint,
+    "lock": cmd_lock,
+    "demo": cmd_demo,
+}
 
 
 def main() -> int:
