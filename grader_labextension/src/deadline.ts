@@ -99,3 +99,83 @@ export function deadlineState(
   }
   return { phase: 'closed', endsAt: null, scaling: 0, label: 'Deadline over' };
 }
+
+/** One row of the late-submission rules: submissions until `until` score `scaling`. */
+export interface ILateRule {
+  /** "On time", "Up to 1 day late", ... or "Later". */
+  period: string;
+  /** Start of the row's window (null: open-ended before the deadline). */
+  from: Date | null;
+  /** End of the row's window (null: no end, for the final "Later" row). */
+  until: Date | null;
+  /** Score factor; 0 for the final row (not accepted). */
+  scaling: number;
+  /** Whether `now` falls into this row. */
+  current: boolean;
+}
+
+/** "1 day", "2 weeks", "12 h", "1 day 6 h": a late period's length as people say it. */
+export function formatPeriod(ms: number): string {
+  const week = 7 * 86400000;
+  if (ms > 0 && ms % week === 0) {
+    const weeks = ms / week;
+    return `${weeks} ${weeks === 1 ? 'week' : 'weeks'}`;
+  }
+  if (ms > 0 && ms % 86400000 === 0) {
+    const days = ms / 86400000;
+    return `${days} ${days === 1 ? 'day' : 'days'}`;
+  }
+  return formatSpan(ms).replace(/ 0 (h|min|s)$/, '');
+}
+
+/**
+ * The late-submission rules as a table with absolute dates: on time until the deadline
+ * (100%), then one row per late period (its end = deadline + period), then "Later"
+ * (not accepted). Empty without a deadline or without late periods: then the deadline
+ * line says it all. Uses the student's extension deadline like the service does.
+ */
+export function lateRules(
+  settings: IAssignmentSettings,
+  now: Date,
+  username: string | null = null
+): ILateRule[] {
+  const deadline = effectiveDeadline(settings, username);
+  const periods = settings.late_submission ?? [];
+  if (!deadline || isNaN(deadline.getTime()) || periods.length === 0) {
+    return [];
+  }
+  const t = now.getTime();
+  const rows: ILateRule[] = [
+    {
+      period: 'On time',
+      from: null,
+      until: deadline,
+      scaling: 1,
+      current: t < deadline.getTime()
+    }
+  ];
+  let start = deadline;
+  for (const late of periods) {
+    const length = parseDuration(late.period);
+    if (isNaN(length)) {
+      continue; // the service validates periods: only a newer format could land here
+    }
+    const end = new Date(deadline.getTime() + length);
+    rows.push({
+      period: `Up to ${formatPeriod(length)} late`,
+      from: start,
+      until: end,
+      scaling: late.scaling,
+      current: t >= start.getTime() && t < end.getTime()
+    });
+    start = end;
+  }
+  rows.push({
+    period: 'Later',
+    from: start,
+    until: null,
+    scaling: 0,
+    current: t >= start.getTime()
+  });
+  return rows;
+}

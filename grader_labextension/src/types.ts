@@ -28,6 +28,8 @@ export interface IAssignmentSettings {
   max_submissions: number | null;
   extensions?: IExtension[];
   autograde_type: string;
+  /** Glob patterns of extra files students may submit besides notebooks. */
+  allowed_files?: string[];
 }
 
 export interface IAssignment {
@@ -66,6 +68,8 @@ export interface ILocalStatus {
   changed_files: string[];
   untracked_files: string[];
   files: string[];
+  /** Reset and restore: the commit that saved the work first (null: nothing to save). */
+  saved_commit?: string | null;
 }
 
 export interface IFeedback {

@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { deadlineState, formatSpan, parseDuration } from '../deadline.js';
+import {
+  deadlineState,
+  formatPeriod,
+  formatSpan,
+  lateRules,
+  parseDuration
+} from '../deadline.js';
 import { parseEvents } from '../sse.js';
 import { IAssignmentSettings } from '../types.js';
 
@@ -105,5 +111,55 @@ describe('parseEvents', () => {
   it('accepts CRLF line ends and skips malformed data', () => {
     const { messages } = parseEvents('event: submission\r\ndata: {oops\r\n\r\n');
     assert.equal(messages.length, 0);
+  });
+});
+
+describe('lateRules', () => {
+  const deadline = new Date('2030-01-10T12:00:00Z').getTime();
+  const late = [
+    { period: 'P1D', scaling: 0.5 },
+    { period: 'P1W', scaling: 0.25 }
+  ];
+
+  it('gives every period its absolute end, measured from the deadline', () => {
+    const rows = lateRules(settings({ late_submission: late }), new Date(deadline - HOUR));
+    assert.deepEqual(
+      rows.map(r => [r.period, r.until?.toISOString() ?? null, r.scaling]),
+      [
+        ['On time', '2030-01-10T12:00:00.000Z', 1],
+        ['Up to 1 day late', '2030-01-11T12:00:00.000Z', 0.5],
+        ['Up to 1 week late', '2030-01-17T12:00:00.000Z', 0.25],
+        ['Later', null, 0]
+      ]
+    );
+    assert.deepEqual(rows[2].from, new Date(deadline + DAY)); // windows follow each other
+    assert.deepEqual(rows.map(r => r.current), [true, false, false, false]);
+  });
+  it('marks the row that applies now', () => {
+    const at = (ms: number) =>
+      lateRules(settings({ late_submission: late }), new Date(ms)).findIndex(r => r.current);
+    assert.equal(at(deadline), 1); // the deadline itself is already late, as on the service
+    assert.equal(at(deadline + 2 * DAY), 2);
+    assert.equal(at(deadline + 8 * DAY), 3);
+  });
+  it('counts from the student\'s extension', () => {
+    const extended = settings({
+      late_submission: late,
+      extensions: [{ username: 'ada', deadline: '2030-01-12T12:00:00Z', extra_submissions: 0 }]
+    });
+    const rows = lateRules(extended, new Date(deadline), 'ada');
+    assert.equal(rows[1].until?.toISOString(), '2030-01-13T12:00:00.000Z');
+    assert.equal(rows[0].current, true);
+  });
+  it('is empty without late periods or without a deadline', () => {
+    assert.deepEqual(lateRules(settings(), new Date(deadline)), []);
+    const noDeadline = settings({ deadline: null, late_submission: late });
+    assert.deepEqual(lateRules(noDeadline, new Date()), []);
+  });
+  it('names periods as people say them', () => {
+    assert.equal(formatPeriod(2 * DAY), '2 days');
+    assert.equal(formatPeriod(14 * DAY), '2 weeks');
+    assert.equal(formatPeriod(12 * HOUR), '12 h');
+    assert.equal(formatPeriod(DAY + 6 * HOUR), '1 day 6 h');
   });
 });

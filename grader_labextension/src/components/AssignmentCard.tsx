@@ -1,10 +1,12 @@
 /**
- * One assignment: deadline, remaining submissions, the local copy's state, the actions
- * (fetch, open, submit, reset) and the submissions with their live grading status.
+ * One assignment: deadline and late rules, remaining submissions, the local copy's
+ * state, the actions (fetch, open, submit, reset) and the submission history with live
+ * grading status and "Restore".
  */
 import * as React from 'react';
 
 import { deadlineState } from '../deadline';
+import { LateRulesTable } from '../student/LateRules';
 import {
   IAssignment,
   ILocalStatus,
@@ -18,6 +20,8 @@ export interface IAssignmentActions {
   submit(assignment: IAssignment, local: ILocalStatus, count: ISubmissionCount | null): Promise<void>;
   reset(assignment: IAssignment): Promise<void>;
   openFeedback(assignment: IAssignment, submission: ISubmission): Promise<void>;
+  /** Put the files of `submission` back (the current work is saved first). */
+  restore(assignment: IAssignment, submission: ISubmission): Promise<void>;
 }
 
 export interface IAssignmentCardProps {
@@ -31,6 +35,9 @@ export interface IAssignmentCardProps {
   busy: string | null;
   actions: IAssignmentActions;
 }
+
+/** The commit of a submission staff created without files. */
+const ZERO = '0'.repeat(40);
 
 const AUTO_STATUS: Record<string, string> = {
   not_graded: 'Not graded',
@@ -74,14 +81,21 @@ function statusClass(submission: ISubmission): string {
 function SubmissionRow(props: {
   submission: ISubmission;
   busy: boolean;
+  /** Whether the files are here to be replaced (restore needs a fetched copy). */
+  canRestore: boolean;
+  /** Whether the local files are this submission's already. */
+  isCurrent: boolean;
   onFeedback: () => void;
+  onRestore: () => void;
 }): JSX.Element {
   const { submission } = props;
+  const [confirming, setConfirming] = React.useState(false);
   const feedback = FEEDBACK_STATUS[submission.feedback_status] ?? '';
+  const when = new Date(submission.submitted_at).toLocaleString();
   return (
     <li className="jp-grader-submission" data-submission-id={submission.id}>
-      <span className="jp-grader-submission-time" title={submission.commit_hash}>
-        {new Date(submission.submitted_at).toLocaleString()}
+      <span className="jp-grader-submission-time" title={`Commit ${submission.commit_hash}`}>
+        {when}
       </span>
       <span className={statusClass(submission)} aria-live="polite">
         {statusText(submission)}
@@ -100,6 +114,51 @@ function SubmissionRow(props: {
         </button>
       ) : (
         feedback && <span className="jp-grader-muted">{feedback}</span>
+      )}
+      {props.canRestore && !confirming && (
+        <button
+          className="jp-grader-link"
+          disabled={props.busy || props.isCurrent}
+          title={
+            props.isCurrent
+              ? 'Your files are this submission\'s already'
+              : 'Put the files of this submission back into your folder'
+          }
+          aria-label={`Restore the submission of ${when}`}
+          onClick={() => setConfirming(true)}
+        >
+          Restore
+        </button>
+      )}
+      {confirming && (
+        <div
+          className="jp-grader-confirm"
+          role="group"
+          aria-label={`Confirm restoring the submission of ${when}`}
+        >
+          <p>
+            Replace your files with the ones you submitted on {when}? Your current work is
+            committed and saved in the assignment's history first, so nothing is lost.
+            Files you never submitted (e.g. scratch files) are left as they are.
+          </p>
+          <button
+            className="jp-Button jp-mod-styled jp-mod-warn"
+            disabled={props.busy}
+            onClick={() => {
+              setConfirming(false);
+              props.onRestore();
+            }}
+          >
+            Restore these files
+          </button>
+          <button
+            className="jp-Button jp-mod-styled jp-mod-reject"
+            onClick={() => setConfirming(false)}
+            autoFocus
+          >
+            Cancel
+          </button>
+        </div>
       )}
     </li>
   );
@@ -130,6 +189,11 @@ export function AssignmentCard(props: IAssignmentCardProps): JSX.Element {
           <span className="jp-grader-muted"> ({deadline.endsAt.toLocaleString()})</span>
         )}
       </div>
+      <LateRulesTable
+        settings={assignment.settings}
+        now={props.now}
+        username={props.username}
+      />
       <div className="jp-grader-muted">{remaining}</div>
       {fetched && changed > 0 && (
         <div className="jp-grader-muted">
@@ -187,6 +251,11 @@ export function AssignmentCard(props: IAssignmentCardProps): JSX.Element {
           </>
         )}
       </div>
+      {busy === 'restore' && (
+        <div className="jp-grader-muted" role="status">
+          Restoring: saving your current work, then putting the submission's files back…
+        </div>
+      )}
       {submissions.length > 0 && (
         <ul className="jp-grader-submissions" aria-label={`Submissions of ${assignment.name}`}>
           {submissions.map(s => (
@@ -194,7 +263,10 @@ export function AssignmentCard(props: IAssignmentCardProps): JSX.Element {
               key={s.id}
               submission={s}
               busy={busy !== null}
+              canRestore={fetched && s.commit_hash !== ZERO}
+              isCurrent={local?.commit === s.commit_hash && changed === 0}
               onFeedback={() => actions.openFeedback(assignment, s)}
+              onRestore={() => actions.restore(assignment, s)}
             />
           ))}
         </ul>

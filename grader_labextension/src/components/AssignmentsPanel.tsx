@@ -15,12 +15,41 @@ import {
   ISubmission,
   ISubmissionCount
 } from '../types';
+import { planSubmission, ISubmitIssue } from '../student/validation';
 import { AssignmentCard, IAssignmentActions } from './AssignmentCard';
 
 /** What the panel needs from JupyterLab: opening files and folders. */
 export interface IOpener {
   openFile(path: string): void;
   showFolder(path: string): void;
+  /**
+   * JupyterLab paths of open documents with unsaved edits; checked before submitting
+   * (optional: without it that check is skipped).
+   */
+  unsavedFiles?(): string[];
+}
+
+/** The body of the submit confirmation: the remaining count and what the checks found. */
+function SubmitSummary(props: { intro: string; issues: ISubmitIssue[] }): JSX.Element {
+  return (
+    <div className="jp-grader-submit-summary">
+      <p>{props.intro}</p>
+      {props.issues.map(issue => (
+        <div key={issue.kind} className={`jp-grader-issue jp-grader-issue-${issue.kind}`}>
+          <p>{issue.message}</p>
+          {issue.files.length > 0 && (
+            <ul aria-label={issue.message}>
+              {issue.files.map(f => (
+                <li key={f}>
+                  <code>{f}</code>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      ))}
+    </div>
+  );
 }
 
 interface IAssignmentState {
@@ -177,17 +206,31 @@ export function AssignmentsView(props: { opener: IOpener }): JSX.Element {
         count && count.remaining !== null
           ? `This uses 1 of your ${count.remaining} remaining submissions.`
           : 'You can submit as often as you like.';
-      const changed = local.changed_files.length + local.untracked_files.length;
+      const plan = planSubmission({
+        local,
+        allowedFiles: a.settings.allowed_files ?? [],
+        unsavedPaths: props.opener.unsavedFiles?.() ?? [],
+        submissions: states[key(a.lecture_id, a.id)]?.submissions ?? []
+      });
+      const changed =
+        plan.files?.length ?? local.changed_files.length + local.untracked_files.length;
+      // without the unsaved-files check, the reminder has to do
+      const reminder = props.opener.unsavedFiles
+        ? ''
+        : ' Save your notebooks first: unsaved edits are not submitted.';
+      const included = changed ? `${changed} changed file(s) will be included.` : '';
+      const intro = `${left} ${included}${reminder}`;
       const result = await showDialog({
         title: `Submit ${a.name}?`,
-        body: `${left} ${changed ? `${changed} changed file(s) will be included.` : ''} Save your notebooks first: unsaved edits are not submitted.`,
+        body: <SubmitSummary intro={intro} issues={plan.issues} />,
         buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Submit' })]
       });
       if (!result.button.accept) {
         return;
       }
       await run(a, 'submit', async () => {
-        await requestAPI<ISubmission>(`${base(a)}/submit`, { method: 'POST', json: {} });
+        const json = plan.files ? { files: plan.files } : {};
+        await requestAPI<ISubmission>(`${base(a)}/submit`, { method: 'POST', json });
         Notification.success(`${a.name} submitted: grading status appears below it.`, {
           autoClose: 4000
         });
@@ -206,6 +249,23 @@ export function AssignmentsView(props: { opener: IOpener }): JSX.Element {
         await requestAPI<ILocalStatus>(`${base(a)}/reset`, { method: 'POST' });
       });
     },
+    restore: (a, s) =>
+      run(a, 'restore', async () => {
+        const local = await requestAPI<ILocalStatus>(`${base(a)}/restore`, {
+          method: 'POST',
+          json: { commit: s.commit_hash }
+        });
+        const when = new Date(s.submitted_at).toLocaleString();
+        const saved = local.saved_commit
+          ? ' Your previous work is saved in the history ' +
+            `(commit ${local.saved_commit.slice(0, 8)}).`
+          : '';
+        Notification.success(
+          `${a.name}: the files of your submission of ${when} are back.${saved} Reopen ` +
+            'open notebooks of this assignment to see them.',
+          { autoClose: 8000 }
+        );
+      }),
     openFeedback: (a, s) =>
       run(a, 'feedback', async () => {
         const feedback = await requestAPI<IFeedback>(
