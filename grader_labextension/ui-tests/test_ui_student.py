@@ -212,3 +212,29 @@ def test_student_fetches_submits_and_reads_feedback(
     tab = page.locator(".lm-TabBar-tab", has_text="hw.html")
     expect(tab).to_be_visible()
     shot(page, "06-feedback-open")
+
+    # a second try, then back to the first one with "Restore" (confirmed inline)
+    answer(work / "hw.ipynb", "def answer():\n    return 41  # second try\n")
+    card.get_by_role("button", name="Submit").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("2 remaining submissions")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(card).to_contain_text("1 of 3 submissions left")
+    rows = card.locator(".jp-grader-submission")
+    expect(rows).to_have_count(2)
+    # the newest submission's files are the current ones: nothing to restore there
+    expect(rows.nth(0).get_by_role("button", name="Restore")).to_be_disabled()
+    # unsubmitted work that the restore must keep
+    answer(work / "hw.ipynb", "def answer():\n    return 40  # unsubmitted idea\n")
+    rows.nth(1).get_by_role("button", name="Restore").click()
+    confirm = rows.nth(1).get_by_role("group", name="Confirm restoring")
+    expect(confirm).to_contain_text("nothing is lost")
+    shot(page, "07-confirm-restore")
+    confirm.get_by_role("button", name="Restore these files").click()
+    expect(page.locator(".jp-toast-message", has_text="are back")).to_be_visible()
+    shot(page, "08-restored")
+    assert "return 42" in (work / "hw.ipynb").read_text()
+    history = subprocess.run(
+        ["git", "log", "-p", "--format=%s"], cwd=work, capture_output=True, text=True, check=True
+    ).stdout
+    assert "unsubmitted idea" in history
