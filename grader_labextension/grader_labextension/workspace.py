@@ -272,6 +272,7 @@ class AssignmentRepo:
     def commit_and_push(self, files: list[str] | None, message: str) -> str:
         """Commit ``files`` (all changes if None), merge the server's, push; the new HEAD."""
         repo = self._require()
+        before = repo.head.commit.hexsha if repo.head.is_valid() else None
         if files is None:
             self._git(repo, "add", "--all")
         elif files:
@@ -281,8 +282,24 @@ class AssignmentRepo:
         elif not repo.head.is_valid():
             raise WorkspaceError(self.nothing_to_push)
         self._integrate_remote(repo)
-        self._git(repo, "push", "--quiet", "origin", f"HEAD:refs/heads/{MAIN}")
+        self._push(repo, before)
         return repo.head.commit.hexsha
+
+    def _push(self, repo: Repo, before: str | None) -> None:
+        """Push HEAD to main; if the server refuses, take our new commit back.
+
+        A refused commit (say, with a file type the assignment does not accept) would
+        otherwise stay the local tip and make every later push fail the same way. The
+        files stay exactly as they are on disk, only uncommitted again.
+        """
+        try:
+            self._git(repo, "push", "--quiet", "origin", f"HEAD:refs/heads/{MAIN}")
+        except GitFailed as e:
+            head = repo.head.commit
+            ours = before is not None and [p.hexsha for p in head.parents] == [before]
+            if ours and before is not None:  # not after a merge: that has the server's work
+                self._git(repo, "reset", "--quiet", before)  # index only, files untouched
+            raise GitFailed(f"{e.message} Nothing was sent; your files are as they were.") from e
 
     def save_work(self, message: str) -> str | None:
         """Commit and push every change (a reset's safety net); the commit, or None."""
@@ -290,9 +307,10 @@ class AssignmentRepo:
         self._git(repo, "add", "--all")
         if not self._has_staged(repo):
             return None
+        before = repo.head.commit.hexsha if repo.head.is_valid() else None
         self._commit(repo, message)
         self._integrate_remote(repo)
-        self._git(repo, "push", "--quiet", "origin", f"HEAD:refs/heads/{MAIN}")
+        self._push(repo, before)
         return repo.head.commit.hexsha
 
     def restore(self, commit: str) -> str | None:

@@ -162,3 +162,34 @@ async def test_feedback_before_it_exists_is_a_clear_conflict(
     assert status == 201, submission
     status, error = await lab.post(f"{local(assignment)}/submissions/{submission['id']}/feedback")
     assert status == 409 and "no feedback" in error["message"], error
+
+
+async def test_a_refused_submission_changes_nothing_and_the_rest_can_be_submitted(
+    lab: LabClient, release: Any, jp_root_dir: Path
+) -> None:
+    assignment = release(allowed_files=["*.csv"])
+    await lab.post(f"{local(assignment)}/fetch")
+    work = jp_root_dir / "lectures" / LECTURE_CODE / "assignments" / str(assignment["id"])
+    head = git_log(work)[0]
+    answer(work / "hw.ipynb", "def answer():\n    return 42\n")
+    (work / "data.csv").write_text("x\n1\n")
+    (work / "scratch.txt").write_text("notes")
+
+    # everything at once: the service refuses the text file, and says which and why
+    status, error = await lab.post(f"{local(assignment)}/submit")
+    assert status == 502, error
+    assert "scratch.txt" in error["message"] and "*.csv" in error["message"], error
+    assert "Nothing was sent" in error["message"]
+    # not even a local commit is left behind that would block the next try
+    assert git_log(work)[0] == head
+    status, state = await lab.get(f"{local(assignment)}/local")
+    assert state["changed_files"] == ["hw.ipynb"], state
+    assert state["untracked_files"] == ["data.csv", "scratch.txt"], state
+
+    # what the panel sends after its check: the allowed files only
+    status, submission = await lab.post(
+        f"{local(assignment)}/submit", {"files": ["hw.ipynb", "data.csv"]}
+    )
+    assert status == 201, submission
+    status, state = await lab.get(f"{local(assignment)}/local")
+    assert state["untracked_files"] == ["scratch.txt"] and state["changed_files"] == [], state
