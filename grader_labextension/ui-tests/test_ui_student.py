@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +170,13 @@ def shot(page: Page, name: str) -> None:
 def test_student_fetches_submits_and_reads_feedback(
     grader_service: GraderService, release: Any, lab_server: dict[str, Any], page: Page
 ) -> None:
-    assignment = release(autograde_type="full_auto", max_submissions=3)
+    deadline = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
+    assignment = release(
+        autograde_type="full_auto",
+        max_submissions=3,
+        deadline=deadline.isoformat(),
+        late_submission=[{"period": "P1D", "scaling": 0.5}],
+    )
     page.goto(f"{lab_server['url']}lab?token={LAB_TOKEN}")
     page.locator("#jp-main-dock-panel").wait_for()
 
@@ -180,6 +187,13 @@ def test_student_fetches_submits_and_reads_feedback(
     expect(card).to_contain_text(assignment["name"])
     expect(card).to_contain_text("3 of 3 submissions left")
     expect(page.locator(".jp-grader-live.jp-mod-live")).to_be_visible()
+    # the late rules, with the dates they end on
+    card.get_by_text("Late submission rules").click()
+    rules = card.get_by_role("table")
+    expect(rules.get_by_role("row")).to_have_count(4)  # header, on time, 1 day late, later
+    expect(rules.get_by_role("row", name="On time")).to_contain_text("100%")
+    expect(rules.get_by_role("row", name="Up to 1 day late")).to_contain_text("50%")
+    expect(rules.get_by_role("row", name="Later")).to_contain_text("not accepted")
     shot(page, "01-assignment-listed")
 
     card.get_by_role("button", name="Fetch").click()
