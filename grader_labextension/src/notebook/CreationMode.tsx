@@ -11,7 +11,13 @@ import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { CellAttachments, cellInfos, NotebookChanges, revealCell } from './cells';
+import {
+  CellAttachments,
+  cellInfos,
+  FittedReactWidget,
+  NotebookChanges,
+  revealCell
+} from './cells';
 import {
   asNbgrader,
   CELL_KINDS,
@@ -351,9 +357,9 @@ export class CreationMode implements IDisposable {
     }
     this.store.update({ enabled });
     if (enabled) {
-      this.problems = ReactWidget.create(
+      this.problems = new FittedReactWidget(() => (
         <ProblemsList store={this.store} reveal={i => revealCell(this.panel.content, i)} />
-      );
+      ));
       this.problems.addClass('jp-grader-problems-widget');
       this.panel.contentHeader.addWidget(this.problems);
       this.attachments = new CellAttachments(this.panel.content, cell => this.cellBar(cell));

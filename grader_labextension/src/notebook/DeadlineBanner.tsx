@@ -8,6 +8,7 @@ import * as React from 'react';
 import { requestAPI } from '../api';
 import { deadlineState, effectiveDeadline } from '../deadline';
 import { IAssignment } from '../types';
+import { FittedReactWidget } from './cells';
 import { describeError, lectureIdByCode } from './store';
 
 function DeadlineBanner(props: {
@@ -68,9 +69,9 @@ function DeadlineBanner(props: {
 
 /** The banner widget for the notebook of assignment `assignmentId` of lecture `code`. */
 export function deadlineBanner(code: string, assignmentId: number, username: string | null): ReactWidget {
-  const widget = ReactWidget.create(
+  const widget = new FittedReactWidget(() => (
     <DeadlineBanner code={code} assignmentId={assignmentId} username={username} />
-  );
+  ));
   widget.addClass('jp-grader-deadline-banner-widget');
   return widget;
 }

@@ -14,7 +14,7 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { requestAPI } from '../api';
-import { CellAttachments } from './cells';
+import { CellAttachments, FittedReactWidget } from './cells';
 import {
   applyCellEdit,
   formatPoints,
@@ -77,7 +77,7 @@ export class ManualGrading implements IDisposable {
     private readonly place: IManualGradingPlace
   ) {
     this.notebook = notebookId(place.relative);
-    this.header = ReactWidget.create(<GradingHeader mode={this} />);
+    this.header = new FittedReactWidget(() => <GradingHeader mode={this} />);
     this.header.addClass('jp-grader-grading-header-widget');
     panel.contentHeader.addWidget(this.header);
     panel.addClass('jp-grader-mod-grading');

@@ -2,10 +2,12 @@
  * Attaching widgets to the cells of a notebook and noticing changes: shared by creation
  * mode and manual grading mode.
  */
+import { ReactWidget } from '@jupyterlab/apputils';
 import { Cell, ICellModel } from '@jupyterlab/cells';
 import { Notebook } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 import { PanelLayout, Widget } from '@lumino/widgets';
+import * as React from 'react';
 
 import { ICellInfo } from './validator.js';
 
@@ -178,4 +180,45 @@ export function revealCell(notebook: Notebook, index: number): void {
   void notebook.scrollToItem(index, 'center').then(() => {
     notebook.activeCell?.node.focus();
   });
+}
+
+/**
+ * A React widget for a notebook's content header that tells its Lumino box layout how
+ * tall it is: the layout sizes children by their CSS min-height, and React content
+ * (a problems list that grows, a status line) changes height after the layout measured.
+ */
+export class FittedReactWidget extends ReactWidget {
+  constructor(private readonly content: () => JSX.Element) {
+    super();
+  }
+
+  protected render(): JSX.Element {
+    return <div ref={this.observe}>{this.content()}</div>;
+  }
+
+  dispose(): void {
+    this.observer?.disconnect();
+    super.dispose();
+  }
+
+  private readonly observe = (element: HTMLDivElement | null): void => {
+    this.observer?.disconnect();
+    this.observer = null;
+    if (element) {
+      this.observer = new ResizeObserver(() => this.fitTo(element.offsetHeight));
+      this.observer.observe(element);
+    }
+  };
+
+  private fitTo(height: number): void {
+    if (height === this.height || this.isDisposed) {
+      return;
+    }
+    this.height = height;
+    this.node.style.minHeight = `${height}px`;
+    this.parent?.fit();
+  }
+
+  private observer: ResizeObserver | null = null;
+  private height = -1;
 }

@@ -1,0 +1,299 @@
+"""An instructor in a real browser: authors an assignment in creation mode (the metadata
+written is what the service's release accepts, the validator flags a missing
+END SOLUTION), and grades a submission by hand in manual grading mode.
+
+Real parts only: the grader service (subprocess), ``jupyter lab`` with this extension as
+installed in the environment, headless Chromium driven by Python Playwright. Screenshots
+go to ``ui-tests/artifacts/`` (or ``$GRADER_UI_SHOTS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from grader_fixtures import (
+    HAS_BWRAP,
+    LECTURE_CODE,
+    LECTURE_ID,
+    TOKENS,
+    GraderService,
+    submit_as_student,
+    wait_for_submission,
+)
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from test_ui_student import LAB_TOKEN, _free_port, page, pytestmark
+
+try:
+    from playwright.sync_api import Locator, Page, expect
+except ImportError:  # pragma: no cover - the module is skipped by pytestmark then
+    pass
+
+__all__ = ["page", "pytestmark"]
+
+SHOTS = Path(os.environ.get("GRADER_UI_SHOTS", Path(__file__).parent / "artifacts"))
+
+
+def shot(page: Page, name: str) -> None:
+    """Save a screenshot of the current step."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"notebook-{name}.png"))
+
+
+@pytest.fixture
+def instructor_lab(grader_service: GraderService, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """``jupyter lab`` for the instructor (lectures dir: ``{root}/lectures``)."""
+    root = tmp_path / "home"
+    root.mkdir()
+    port = _free_port()
+    config_dir = tmp_path / "jupyter-config"
+    (config_dir / "labconfig").mkdir(parents=True)
+    (config_dir / "labconfig" / "page_config.json").write_text(
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
+    )
+    env = {
+        **os.environ,
+        "HOME": str(root),
+        "JUPYTER_CONFIG_DIR": str(config_dir),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+    }
+    log = tmp_path / "lab.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                f"--IdentityProvider.token={LAB_TOKEN}",
+                f"--ServerApp.root_dir={root}",
+                f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+                "--LabApp.news_url=None",
+                "--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                f"--GraderLabConfig.service_url={grader_service.url}",
+                f"--GraderLabConfig.api_token={TOKENS['instructor']}",
+                "--GraderLabConfig.username=instructor",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=root,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}api/status?token={LAB_TOKEN}", timeout=2):  # noqa: S310
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail(f"jupyter lab did not start:\n{log.read_text()[-3000:]}")
+    yield {"url": url, "root": root, "log": log}
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def lab_post(lab: dict[str, Any], path: str) -> Any:
+    """POST to the extension as the lab's user (token auth: no XSRF cookie needed)."""
+    request = urllib.request.Request(  # noqa: S310 - a local test server
+        f"{lab['url']}grader_labextension/{path}",
+        data=b"{}",
+        method="POST",
+        headers={"Authorization": f"token {LAB_TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def open_notebook(page: Page, lab: dict[str, Any], lab_path: str) -> Locator:
+    """Open a notebook by URL; the notebook panel once its cells are there."""
+    page.goto(f"{lab['url']}lab/tree/{lab_path}?token={LAB_TOKEN}")
+    panel = page.locator(".jp-NotebookPanel")
+    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=60_000)
+    return panel
+
+
+def cell(panel: Locator, index: int) -> Locator:
+    return panel.locator(".jp-Notebook .jp-Cell").nth(index)
+
+
+def test_creation_mode_writes_metadata_the_release_accepts(
+    grader_service: GraderService, instructor_lab: dict[str, Any], page: Page
+) -> None:
+    status, assignment = grader_service.api(
+        "POST",
+        f"lectures/{LECTURE_ID}/assignments",
+        "instructor",
+        {"name": f"authored-{time.monotonic_ns()}", "settings": {}},
+    )
+    assert status == 201, assignment
+    source = instructor_lab["root"] / "lectures" / LECTURE_CODE / "source" / str(assignment["id"])
+    source.parent.mkdir(parents=True)
+    grader_service.git(
+        "clone",
+        "--quiet",
+        f"{grader_service.url}git/{LECTURE_CODE}/{assignment['id']}/source",
+        str(source),
+    )
+    # an unmarked draft: the solution's END marker is missing, no cell has a type yet
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("Write `answer()` so that it returns 42."),
+            new_code_cell("def answer():\n    ### BEGIN SOLUTION\n    return 42"),
+            new_code_cell("assert answer() == 42"),
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(nb, source / "hw.ipynb")
+
+    panel = open_notebook(
+        page, instructor_lab, f"lectures/{LECTURE_CODE}/source/{assignment['id']}/hw.ipynb"
+    )
+    toggle = panel.get_by_role("button", name="Creation mode")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    # the badge counts problems even while the mode is off
+    expect(panel.get_by_test_id("creation-problem-count")).to_have_text("2")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    problems = panel.get_by_role("region", name="Assignment problems")
+    expect(problems).to_contain_text("is never closed")
+    expect(problems).to_contain_text("SOLUTION markers but no cell type")
+    shot(page, "01-creation-mode-problems")
+
+    cell(panel, 0).get_by_label("Cell type").select_option(label="Readonly")
+    cell(panel, 1).get_by_label("Cell type").select_option(label="Autograded answer")
+    cell(panel, 2).get_by_label("Cell type").select_option(label="Autograded tests")
+    # a markdown cell cannot be an autograded test: the option is offered disabled
+    expect(cell(panel, 0).get_by_role("option", name="Autograded tests")).to_be_disabled()
+    points = cell(panel, 2).get_by_label("Points")
+    points.fill("-1")
+    points.press("Enter")
+    expect(cell(panel, 2).get_by_role("alert")).to_contain_text("enter 0 or more")
+    points.fill("2")
+    points.press("Enter")
+    grade_id = cell(panel, 2).get_by_label("Grade id")
+    grade_id.fill("test_answer")
+    grade_id.press("Enter")
+    expect(problems).to_contain_text("1 problem to fix")
+    expect(problems).to_contain_text("is never closed")
+    shot(page, "02-cell-types-set")
+
+    # clicking the problem goes to its cell
+    problems.get_by_role("button", name="Error, cell 2").click()
+    expect(cell(panel, 1)).to_have_class(re.compile(r"\bjp-mod-active\b"))
+
+    # add the missing marker in the editor
+    cell(panel, 1).locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("### END SOLUTION")
+    page.keyboard.press("Escape")
+    expect(problems).to_contain_text("No problems found")
+    expect(problems).to_contain_text("2 points in total")
+    expect(panel.get_by_test_id("creation-problem-count")).to_have_count(0)
+    page.keyboard.press("Control+s")
+    shot(page, "03-no-problems")
+
+    deadline = time.monotonic() + 20
+    while True:
+        saved = nbformat.read(source / "hw.ipynb", as_version=4)
+        if "END SOLUTION" in saved.cells[1].source or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    metas = [c.metadata.get("nbgrader") for c in saved.cells]
+    assert metas[0]["locked"] is True and metas[0]["schema_version"] == 3
+    assert metas[1]["solution"] is True and metas[1]["grade"] is False
+    assert metas[2] | {"grade_id": None} == {
+        "schema_version": 3,
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "task": False,
+        "points": 2,
+        "grade_id": None,
+    }
+    assert metas[2]["grade_id"] == "test_answer"
+
+    # the service releases what creation mode wrote, worth the points set
+    grader_service.git("add", "--all", cwd=source)
+    grader_service.git("commit", "--quiet", "-m", "authored in creation mode", cwd=source)
+    grader_service.git("push", "--quiet", "origin", "HEAD:main", cwd=source)
+    status, released = grader_service.api(
+        "POST", f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/release", "instructor"
+    )
+    assert status == 201, released
+    assert released["assignment"]["points"] == 2
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason="grading needs bubblewrap")
+def test_manual_grading_saves_scores_and_finishes(
+    grader_service: GraderService,
+    release: Any,
+    instructor_lab: dict[str, Any],
+    page: Page,
+    tmp_path: Path,
+) -> None:
+    assignment = release(autograde_type="auto")
+    submission = submit_as_student(
+        grader_service, assignment, tmp_path / "student", "def answer():\n    return 42\n"
+    )
+    wait_for_submission(
+        grader_service, assignment, submission["id"], lambda s: s["auto_status"] == "automatically_graded"
+    )
+    base = f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/submissions/{submission['id']}"
+    pulled = lab_post(instructor_lab, f"{base}/manual")
+    panel = open_notebook(page, instructor_lab, f"{pulled['lab_path']}/hw.ipynb")
+
+    header = panel.get_by_role("region", name="Manual grading")
+    expect(header).to_contain_text("student, submission")
+    expect(panel.get_by_test_id("grading-total")).to_have_text("Score: 1 / 1")
+    grading = panel.get_by_role("group", name="Grading of test_answer")
+    expect(grading).to_contain_text("Auto score: 1 / 1")
+    shot(page, "04-manual-grading")
+
+    score = grading.get_by_label("Manual score")
+    score.fill("5")
+    expect(grading.get_by_role("alert")).to_have_text("Manual score must be between 0 and 1.")
+    expect(header.get_by_role("button", name="Save grades")).to_be_disabled()
+    score.fill("0.5")
+    grading.get_by_label("Extra credit").fill("0.25")
+    grading.get_by_label("Comment").fill("Right result, but explain why.")
+    expect(panel.get_by_test_id("grading-total")).to_have_text("Score: 0.75 / 1")
+    header.get_by_role("button", name="Save grades").click()
+    expect(header.get_by_role("status")).to_contain_text("Grades saved. Score: 0.75.")
+    shot(page, "05-grades-saved")
+
+    status, gradebook = grader_service.api("GET", f"{base}/properties", "instructor")
+    assert status == 200
+    grade = gradebook["notebooks"]["hw"]["grades_dict"]["test_answer"]
+    assert (grade["auto_score"], grade["manual_score"], grade["extra_credit"]) == (1, 0.5, 0.25)
+    comment = gradebook["notebooks"]["hw"]["comments_dict"]["test_answer"]
+    assert comment["manual_comment"] == "Right result, but explain why."
+
+    header.get_by_role("button", name="Finish manual grading").click()
+    expect(header).to_contain_text("Manually graded")
+    status, graded = grader_service.api("GET", base, "instructor")
+    assert status == 200
+    assert graded["manual_status"] == "manually_graded"
+    assert graded["score"] == 0.75
+    shot(page, "06-finished")
