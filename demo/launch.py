@@ -418,9 +418,20 @@ class Demo:
         path.write_text("\n".join(lines) + "\n")
         return path
 
+    def write_lab_config(self) -> Path:
+        """A Jupyter config directory for the users' servers: JupyterLab's "official
+        Jupyter news?" prompt is switched off (it would cover the demo's notifications)."""
+        config_dir = self.directory / "jupyter-config"
+        labconfig = config_dir / "labconfig"
+        labconfig.mkdir(parents=True, exist_ok=True)
+        page_config = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
+        (labconfig / "page_config.json").write_text(json.dumps(page_config, indent=2) + "\n")
+        return config_dir
+
     def write_hub_config(self) -> Path:
         """``jupyterhub_config.py`` in the demo directory (secrets stay out of it)."""
         service_config = self.write_service_config()
+        lab_config = self.write_lab_config()
         bindir = Path(self.python).parent
         groups = {
             f"{LECTURE_CODE}:instructor": {"users": [INSTRUCTOR]},
@@ -513,7 +524,9 @@ class Demo:
                         {
                             "GRADER_SERVICE_URL": (
                                 f"http://127.0.0.1:{self.service_port}/services/{SERVICE_NAME}/"
-                            )
+                            ),
+                            # searched before the usual places, which stay in effect
+                            "JUPYTER_CONFIG_PATH": str(lab_config),
                         },
                     ),
                     (

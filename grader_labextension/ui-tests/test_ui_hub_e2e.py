@@ -10,12 +10,15 @@ instructor and student have browser contexts of their own (separate cookies).
 Steps (screenshots of each in ``ui-tests/artifacts/hub-e2e/``):
 
 1. the instructor logs in; JupyterLab opens with the extension;
-2. the instructor creates an assignment, pushes its source notebook and releases it
-   (service API as the instructor, with a token the hub issued to them);
+2. in the Course Management view (launcher card) the instructor creates an assignment,
+   pulls its empty source repository, pushes the notebook they saved there, previews the
+   release and releases it;
 3. a student logs in, opens the Assignments sidebar (the seeded demo assignment is there
    too), fetches the new assignment, opens the notebook, types the answer into the
    answer cell, saves, submits (confirming), sees it graded live and opens the feedback;
-4. the instructor sees the student's score and exports the grades as CSV.
+4. the instructor sees the student's score in the submissions table (and the service's API,
+   as the instructor with a token the hub issued to them, agrees) and exports the CSV,
+   which lands in their ``lectures/demo/exports/`` and opens in JupyterLab.
 
 Run it (it takes about a minute) with the browser lock other test runs respect::
 
@@ -44,6 +47,7 @@ from demo.launch import (  # noqa: E402 - the repository root is importable only
     CHP,
     INSTRUCTOR,
     LECTURE_CODE,
+    LECTURE_NAME,
     PASSWORD,
     SAMPLE_ASSIGNMENT,
     STUDENTS,
@@ -201,31 +205,65 @@ def test_course_through_the_hub(
     instructor = log_in(browser_contexts[INSTRUCTOR], demo, INSTRUCTOR, "01")
     shot(instructor, "02-instructor-lab")
 
-    # 2. the instructor creates, fills and releases an assignment (service API for now)
-    lecture = instructor_api.lecture(LECTURE_CODE)
+    # 2. the instructor creates, fills and releases an assignment in Course Management
+    instructor.locator(".jp-LauncherCard", has_text="Course Management").click()
+    view = instructor.locator(".jp-grader-CourseManagement")
+    expect(view.get_by_role("heading", name="Course Management")).to_be_visible()
+    view.get_by_role("button", name=LECTURE_NAME).click()
+    # the demo's seeded assignment is in the lecture's table
+    expect(view.locator("tr[data-assignment-id]", has_text=SAMPLE_ASSIGNMENT)).to_be_visible()
+    view.get_by_role("button", name="New assignment").click()
     name = f"E2E homework {int(time.time())}"
-    assignment = instructor_api.publish(
-        lecture["id"],
-        name,
-        {NOTEBOOK: homework()},
-        {"autograde_type": "full_auto", "max_submissions": 2},
+    view.get_by_label("Name", exact=True).fill(name)
+    view.get_by_label("Grading", exact=True).select_option("full_auto")
+    view.get_by_label("Maximum submissions", exact=True).fill("2")
+    shot(instructor, "03-instructor-new-assignment")
+    view.get_by_role("button", name="Save", exact=True).click()
+    assignment_view = view.locator(".jp-grader-assignment-view")
+    expect(assignment_view).to_be_visible()
+    assignment_id = int(assignment_view.get_attribute("data-assignment-id") or "0")
+
+    view.get_by_role("button", name="Pull source").click()
+    # the local copy of the (still empty) source repository, in the instructor's home
+    source_lab_path = f"lectures/{LECTURE_CODE}/source/{assignment_id}"
+    expect(assignment_view.locator("dd", has_text=source_lab_path)).to_be_visible()
+    source = demo.home(INSTRUCTOR) / source_lab_path
+    assert source.is_dir(), source
+    # the instructor's notebook, saved where Pull source put the repository (the
+    # notebook editor writes the same file)
+    (source / NOTEBOOK).write_text(json.dumps(homework(), indent=1))
+    view.get_by_role("button", name="Refresh source status").click()
+    expect(view.get_by_role("checkbox", name=NOTEBOOK)).to_be_visible()
+    view.get_by_label("Commit message").fill("Homework with tests")
+    view.get_by_role("button", name="Push source").click()
+    expect(view.get_by_role("status").filter(has_text="Pushed commit")).to_be_visible()
+    view.get_by_role("button", name="Preview release").click()
+    expect(view.locator("caption", has_text="Student version of source commit")).to_contain_text(
+        "1 points"
     )
-    assert assignment["status"] == "released"
+    shot(instructor, "04-instructor-release-preview")
+    view.get_by_role("button", name="Release", exact=True).click()
+    expect(view.get_by_role("status").filter(has_text="students can fetch")).to_be_visible()
+    shot(instructor, "05-instructor-released")
+    lecture = instructor_api.lecture(LECTURE_CODE)
+    assignment = instructor_api.api("GET", f"lectures/{lecture['id']}/assignments/{assignment_id}")
+    assert assignment["status"] == "released", assignment
+    assert assignment["settings"]["max_submissions"] == 2, assignment
 
     # 3. the student: Assignments sidebar, fetch, open, answer, save, submit
-    student = log_in(browser_contexts[STUDENT], demo, STUDENT, "03")
+    student = log_in(browser_contexts[STUDENT], demo, STUDENT, "06")
     student.locator('li[data-id="grader-labextension-assignments"]').click()
-    card = student.locator(f'.jp-grader-card[data-assignment-id="{assignment["id"]}"]')
+    card = student.locator(f'.jp-grader-card[data-assignment-id="{assignment_id}"]')
     expect(card).to_be_visible()
     expect(card).to_contain_text(name)
     expect(card).to_contain_text("2 of 2 submissions left")
     # the demo's seeded assignment is listed as well
     expect(student.locator(".jp-grader-card", has_text=SAMPLE_ASSIGNMENT)).to_be_visible()
-    shot(student, "04-student-assignments")
+    shot(student, "07-student-assignments")
 
     card.get_by_role("button", name="Fetch").click()
     expect(card.get_by_role("button", name="Open")).to_be_visible()
-    work = demo.home(STUDENT) / "lectures" / LECTURE_CODE / "assignments" / str(assignment["id"])
+    work = demo.home(STUDENT) / "lectures" / LECTURE_CODE / "assignments" / str(assignment_id)
     assert (work / NOTEBOOK).exists()
     card.get_by_role("button", name="Open").click()
     panel = student.locator(".jp-NotebookPanel")
@@ -233,7 +271,7 @@ def test_course_through_the_hub(
     # the released notebook: the solution is replaced by a stub for the student
     answer_cell = panel.locator(".jp-Cell").nth(1)
     expect(answer_cell).to_contain_text("NotImplementedError")
-    shot(student, "05-student-notebook")
+    shot(student, "08-student-notebook")
 
     editor = answer_cell.locator(".cm-content")
     editor.click()
@@ -247,50 +285,61 @@ def test_course_through_the_hub(
         return any("".join(c["source"]) == ANSWER for c in cells)
 
     wait_for(saved, 20, f"the answer was not saved to {work / NOTEBOOK}")
-    shot(student, "06-student-answered-and-saved")
+    shot(student, "09-student-answered-and-saved")
 
+    # grading status arrives live (the sidebar's event stream is connected)
+    expect(student.locator(".jp-grader-live.jp-mod-live")).to_be_visible(timeout=20_000)
     card.get_by_role("button", name="Submit").click()
     dialog = student.locator(".jp-Dialog")
     expect(dialog).to_contain_text("2 remaining submissions")
-    shot(student, "07-student-confirm-submit")
+    shot(student, "10-student-confirm-submit")
     dialog.get_by_role("button", name="Submit").click()
 
     row = card.locator(".jp-grader-submission").first
     expect(row).to_be_visible()
     expect(card).to_contain_text("1 of 2 submissions left")
-    shot(student, "08-student-submitted")
+    shot(student, "11-student-submitted")
     # graded and feedback generated, pushed by the event stream (no reload, no click)
     expect(row.locator(".jp-grader-chip-ok")).to_have_text("Graded", timeout=90_000)
     expect(row.get_by_role("button", name="Open feedback")).to_be_visible(timeout=90_000)
-    shot(student, "09-student-graded")
+    shot(student, "12-student-graded")
     row.get_by_role("button", name="Open feedback").click()
     expect(student.locator(".lm-TabBar-tab", has_text="hw.html")).to_be_visible()
-    shot(student, "10-student-feedback")
+    shot(student, "13-student-feedback")
 
-    # 4. the instructor sees the score and exports the grades (service API for now)
-    submissions = instructor_api.api(
-        "GET",
-        f"lectures/{lecture['id']}/assignments/{assignment['id']}/submissions"
-        "?instructor-version=true",
-    )
-    mine = [s for s in submissions if s["username"] == STUDENT]
-    assert mine, submissions
-    assert mine[0]["score"] == 1, mine[0]
+    # 4. the instructor sees the score in the submissions table and exports the CSV
+    instructor.bring_to_front()
+    assignment_view.get_by_role("tab", name="Submissions").click()
+    submission_row = assignment_view.locator("tr[data-submission-id]", has_text=STUDENT)
+    expect(submission_row.locator("td.jp-grader-number")).to_have_text("1 / 1", timeout=30_000)
+    shot(instructor, "15-instructor-submissions")
+    # the service agrees
+    [graded] = [
+        s
+        for s in instructor_api.api(
+            "GET",
+            f"lectures/{lecture['id']}/assignments/{assignment_id}/submissions"
+            "?instructor-version=true",
+        )
+        if s["username"] == STUDENT
+    ]
+    assert graded["score"] == 1, graded
 
     exports = demo.home(INSTRUCTOR) / "lectures" / LECTURE_CODE / "exports"
-    exported = instructor.request.post(
-        f"{demo.url}user/{INSTRUCTOR}/grader_labextension/lectures/{lecture['id']}"
-        f"/assignments/{assignment['id']}/export",
-        data=json.dumps({"filter": "latest"}),
-        headers={"Authorization": f"token {instructor_api.token}"},
-    )
-    assert exported.ok, exported.text()
-    path = Path(exported.json()["path"])
-    assert path.parent == exports, path
+    assignment_view.get_by_role("button", name="Export CSV").click()
+    # the export lands in the instructor's exports folder and opens in JupyterLab
+    csv_tab = instructor.locator(".lm-TabBar-tab", has_text=".csv")
+    expect(csv_tab).to_be_visible()
+    [path] = exports.glob("*.csv")
+    expect(csv_tab).to_contain_text(path.name)
     rows = list(csv.DictReader(io.StringIO(path.read_text())))
     assert [r["username"] for r in rows] == [STUDENT], rows
     assert float(rows[0]["score"]) == 1.0, rows
-    shot(instructor, "11-instructor-after-export")
+    shot(instructor, "16-instructor-exported-csv")
+    instructor.locator(".lm-TabBar-tab", has_text="Course Management").click()
+    expect(
+        assignment_view.get_by_role("status").filter(has_text="Exported 1 row(s)")
+    ).to_be_visible()
 
     # the whole course in well under the 3 minutes budgeted for it
     assert time.monotonic() - started < 180
