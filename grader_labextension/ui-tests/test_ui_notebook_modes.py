@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,8 @@ from grader_fixtures import (
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from test_ui_student import LAB_TOKEN, _free_port, page, pytestmark
 
-try:
-    from playwright.sync_api import Locator, Page, expect
-except ImportError:  # pragma: no cover - the module is skipped by pytestmark then
-    pass
+pytest.importorskip("playwright", reason="playwright is not installed (pip)")
+from playwright.sync_api import Locator, Page, expect
 
 __all__ = ["page", "pytestmark"]
 
@@ -258,7 +257,10 @@ def test_manual_grading_saves_scores_and_finishes(
         grader_service, assignment, tmp_path / "student", "def answer():\n    return 42\n"
     )
     wait_for_submission(
-        grader_service, assignment, submission["id"], lambda s: s["auto_status"] == "automatically_graded"
+        grader_service,
+        assignment,
+        submission["id"],
+        lambda s: s["auto_status"] == "automatically_graded",
     )
     base = f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/submissions/{submission['id']}"
     pulled = lab_post(instructor_lab, f"{base}/manual")
@@ -297,3 +299,26 @@ def test_manual_grading_saves_scores_and_finishes(
     assert graded["manual_status"] == "manually_graded"
     assert graded["score"] == 0.75
     shot(page, "06-finished")
+
+
+def test_student_notebook_shows_the_deadline(
+    grader_service: GraderService, release: Any, instructor_lab: dict[str, Any], page: Page
+) -> None:
+    due = datetime.now(UTC) + timedelta(days=2, minutes=5)
+    assignment = release(deadline=due.isoformat())
+    lectures = instructor_lab["root"] / "lectures"
+    work = lectures / LECTURE_CODE / "assignments" / str(assignment["id"])
+    work.mkdir(parents=True)
+    nb = new_notebook(cells=[new_code_cell("x = 1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(nb, work / "hw.ipynb")
+
+    panel = open_notebook(
+        page, instructor_lab, f"lectures/{LECTURE_CODE}/assignments/{assignment['id']}/hw.ipynb"
+    )
+    banner = panel.get_by_role("note", name="Deadline")
+    expect(banner).to_contain_text(assignment["name"])
+    expect(banner).to_contain_text("Due in 2 days 0 h")
+    # a student's copy is no place for authoring tools
+    expect(panel.get_by_role("button", name="Creation mode")).to_have_count(0)
+    shot(page, "07-deadline-banner")

@@ -82,6 +82,7 @@ export class ManualGrading implements IDisposable {
     panel.contentHeader.addWidget(this.header);
     panel.addClass('jp-grader-mod-grading');
     this.attachments = new CellAttachments(panel.content, cell => this.cellBar(cell));
+    window.addEventListener('beforeunload', this.warnUnsaved);
     void this.load();
   }
 
@@ -110,6 +111,7 @@ export class ManualGrading implements IDisposable {
       return;
     }
     this._disposed = true;
+    window.removeEventListener('beforeunload', this.warnUnsaved);
     this.attachments.dispose();
     this.header.dispose();
     this.panel.removeClass('jp-grader-mod-grading');
@@ -236,6 +238,13 @@ export class ManualGrading implements IDisposable {
     widget.addClass('jp-grader-cell-grade-widget');
     return widget;
   }
+
+  /** The browser asks before leaving the page while grades are unsaved. */
+  private readonly warnUnsaved = (event: BeforeUnloadEvent): void => {
+    if (this.store.value.dirty) {
+      event.preventDefault();
+    }
+  };
 
   private readonly header: Widget;
   private readonly attachments: CellAttachments;
