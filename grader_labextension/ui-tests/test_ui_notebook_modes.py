@@ -193,6 +193,9 @@ def test_creation_mode_writes_metadata_the_release_accepts(
     grade_id = cell(panel, 2).get_by_label("Grade id")
     grade_id.fill("test_answer")
     grade_id.press("Enter")
+    cell(panel, 1).get_by_role("button", name="Add hint").click()
+    cell(panel, 1).get_by_label("Hint").fill("Which number answers everything?")
+    cell(panel, 1).get_by_label("Hint").blur()
     expect(problems).to_contain_text("1 problem to fix")
     expect(problems).to_contain_text("is never closed")
     shot(page, "02-cell-types-set")
@@ -232,6 +235,8 @@ def test_creation_mode_writes_metadata_the_release_accepts(
         "grade_id": None,
     }
     assert metas[2]["grade_id"] == "test_answer"
+    # the hint lives beside nbgrader's keys (the converter drops unknown nbgrader keys)
+    assert saved.cells[1].metadata["hint"] == "Which number answers everything?"
 
     # the service releases what creation mode wrote, worth the points set
     grader_service.git("add", "--all", cwd=source)
@@ -309,7 +314,12 @@ def test_student_notebook_shows_the_deadline(
     lectures = instructor_lab["root"] / "lectures"
     work = lectures / LECTURE_CODE / "assignments" / str(assignment["id"])
     work.mkdir(parents=True)
-    nb = new_notebook(cells=[new_code_cell("x = 1")])
+    nb = new_notebook(
+        cells=[
+            new_code_cell("x = 1", metadata={"hint": "Try 42."}),
+            new_code_cell("y = 2"),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(nb, work / "hw.ipynb")
 
@@ -319,6 +329,11 @@ def test_student_notebook_shows_the_deadline(
     banner = panel.get_by_role("note", name="Deadline")
     expect(banner).to_contain_text(assignment["name"])
     expect(banner).to_contain_text("Due in 2 days 0 h")
+    # the instructor's hint, only on the cell that has one
+    expect(panel.get_by_role("button", name="Show hint")).to_have_count(1)
+    expect(panel.get_by_text("Try 42.")).to_be_hidden()
+    cell(panel, 0).get_by_role("button", name="Show hint").click()
+    expect(panel.get_by_text("Try 42.")).to_be_visible()
     # a student's copy is no place for authoring tools
     expect(panel.get_by_role("button", name="Creation mode")).to_have_count(0)
     shot(page, "07-deadline-banner")

@@ -7,7 +7,8 @@
  *   Other notebooks outside the lectures' student and grading folders get the toggle
  *   too when the user is a tutor or instructor of some lecture.
  * - `{lectures}/{code}/manualgrade/{a}/{s}/...`: manual grading, always on.
- * - `{lectures}/{code}/assignments/{a}/...`: the deadline banner.
+ * - `{lectures}/{code}/assignments/{a}/...`: the deadline banner, and "Show hint" above
+ *   cells that have a hint.
  *
  * Accessible names (for keyboard users, screen readers and browser tests):
  * - toolbar: button "Creation mode" (aria-pressed true/false; the number of problems is
@@ -29,7 +30,8 @@
  * - manual grading, per graded cell: group "Grading of {grade id}" with inputs
  *   "Manual score" (0 to the cell's points; empty = use the auto score), "Extra credit"
  *   (0 or more) and textarea "Comment".
- * - student notebooks: a note "Deadline" above the notebook.
+ * - student notebooks: a note "Deadline" above the notebook; above a cell with a hint a
+ *   button "Show hint" / "Hide hint" (aria-expanded) revealing the hint text.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
@@ -37,8 +39,10 @@ import type { DocumentRegistry } from '@jupyterlab/docregistry';
 import { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
+import { CellAttachments } from './cells';
 import { CreationMode } from './CreationMode';
 import { deadlineBanner } from './DeadlineBanner';
+import { hintWidget } from './HintButton';
 import { ManualGrading } from './ManualGrading';
 import { classifyPath } from './paths';
 import { extensionInfo, permissions } from './store';
@@ -69,7 +73,7 @@ class NotebookTools implements DocumentRegistry.IWidgetExtension<NotebookPanel, 
       if (place?.kind === 'assignment') {
         const banner = deadlineBanner(place.code, place.assignmentId, info?.username ?? null);
         panel.contentHeader.addWidget(banner);
-        owned.push(banner);
+        owned.push(banner, new CellAttachments(panel.content, hintWidget));
         return;
       }
       if (place?.kind !== 'source' && !(await mayAuthor(context.path, info?.lectures_lab_path ?? null))) {
