@@ -65,7 +65,7 @@ ANSWER = "def answer(): return 42"
 try:
     from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the environment
-    sync_playwright = None
+    sync_playwright = None  # type: ignore[assignment]
 
 pytestmark = [
     pytest.mark.hub,
