@@ -739,8 +739,8 @@ class Demo:
             *(f"  {login.name:<{width}}  {login.role}" for login in LOGINS),
             "",
             f"The assignment {SAMPLE_ASSIGNMENT!r} is released: students find it in the",
-            "Assignments sidebar of JupyterLab. Use a private window to be a second user at",
-            "the same time.",
+            "Assignments sidebar of JupyterLab; instructor and tutor open Course Management",
+            "from the launcher. Use a private window to be a second user at the same time.",
             f"Logs: {self.log_path} (hub and service)",
         ]
         if not self.sandboxed:
