@@ -20,6 +20,7 @@ import {
   formatPoints,
   gradebookTotals,
   gradedCells,
+  ICellEdit,
   IGradebook,
   IGradedCell,
   notebookId,
@@ -70,20 +71,31 @@ export interface IManualGradingPlace {
   relative: string;
 }
 
-/** Manual grading of one notebook panel. */
-export class ManualGrading implements IDisposable {
-  constructor(
-    private readonly panel: NotebookPanel,
-    private readonly place: IManualGradingPlace
+/**
+ * The grading of one submission, shared by all its open notebooks: one gradebook in
+ * memory, so saving from one notebook never overwrites edits made in another.
+ */
+class GradingSession implements IDisposable {
+  /** The session of the submission at `place`, created (and loaded) on first use. */
+  static acquire(place: IManualGradingPlace): GradingSession {
+    const key = `${place.code}/${place.assignmentId}/${place.submissionId}`;
+    let session = GradingSession.sessions.get(key);
+    if (!session) {
+      session = new GradingSession(place, key);
+      GradingSession.sessions.set(key, session);
+      void session.load();
+    }
+    session.users++;
+    return session;
+  }
+
+  private static readonly sessions = new Map<string, GradingSession>();
+
+  private constructor(
+    private readonly place: IManualGradingPlace,
+    private readonly key: string
   ) {
-    this.notebook = notebookId(place.relative);
-    this.header = new FittedReactWidget(() => <GradingHeader mode={this} />);
-    this.header.addClass('jp-grader-grading-header-widget');
-    panel.contentHeader.addWidget(this.header);
-    panel.addClass('jp-grader-mod-grading');
-    this.attachments = new CellAttachments(panel.content, cell => this.cellBar(cell));
     window.addEventListener('beforeunload', this.warnUnsaved);
-    void this.load();
   }
 
   readonly store = new Store<IGradingState>({
@@ -99,11 +111,16 @@ export class ManualGrading implements IDisposable {
     error: null
   });
 
-  /** The gradebook key of this notebook. */
-  readonly notebook: string;
-
   get isDisposed(): boolean {
     return this._disposed;
+  }
+
+  /** One notebook less uses the session; the last one disposes it. */
+  release(): void {
+    this.users--;
+    if (this.users <= 0) {
+      this.dispose();
+    }
   }
 
   dispose(): void {
@@ -111,10 +128,8 @@ export class ManualGrading implements IDisposable {
       return;
     }
     this._disposed = true;
+    GradingSession.sessions.delete(this.key);
     window.removeEventListener('beforeunload', this.warnUnsaved);
-    this.attachments.dispose();
-    this.header.dispose();
-    this.panel.removeClass('jp-grader-mod-grading');
     Signal.clearData(this.store);
   }
 
@@ -144,14 +159,14 @@ export class ManualGrading implements IDisposable {
   }
 
   /** Apply a grader's change of one cell to the gradebook in memory. */
-  edit(gradeId: string, change: Parameters<typeof applyCellEdit>[3]): void {
+  edit(notebook: string, gradeId: string, change: ICellEdit): void {
     const { gradebook } = this.store.value;
     if (!gradebook) {
       return;
     }
     try {
       this.store.update({
-        gradebook: applyCellEdit(gradebook, this.notebook, gradeId, change),
+        gradebook: applyCellEdit(gradebook, notebook, gradeId, change),
         dirty: true,
         message: null
       });
@@ -161,13 +176,16 @@ export class ManualGrading implements IDisposable {
   }
 
   /** Mark a cell's inputs as (in)valid: saving waits until every input is valid. */
-  setInvalid(gradeId: string, invalid: boolean): void {
+  setInvalid(cellKey: string, invalid: boolean): void {
+    if (this._disposed) {
+      return;
+    }
     const current = this.store.value.invalid;
-    if (invalid === current.includes(gradeId)) {
+    if (invalid === current.includes(cellKey)) {
       return;
     }
     this.store.update({
-      invalid: invalid ? [...current, gradeId] : current.filter(id => id !== gradeId)
+      invalid: invalid ? [...current, cellKey] : current.filter(id => id !== cellKey)
     });
   }
 
@@ -228,6 +246,75 @@ export class ManualGrading implements IDisposable {
     return `api/lectures/${this.lectureId}/assignments/${assignmentId}/submissions/${submissionId}`;
   }
 
+  /** The browser asks before leaving the page while grades are unsaved. */
+  private readonly warnUnsaved = (event: BeforeUnloadEvent): void => {
+    if (this.store.value.dirty) {
+      event.preventDefault();
+    }
+  };
+
+  private users = 0;
+  private lectureId = 0;
+  private _disposed = false;
+}
+
+/** Manual grading of one notebook panel: its header and per-cell grading widgets. */
+export class ManualGrading implements IDisposable {
+  constructor(
+    private readonly panel: NotebookPanel,
+    place: IManualGradingPlace
+  ) {
+    this.notebook = notebookId(place.relative);
+    this.session = GradingSession.acquire(place);
+    this.header = new FittedReactWidget(() => <GradingHeader mode={this} />);
+    this.header.addClass('jp-grader-grading-header-widget');
+    panel.contentHeader.addWidget(this.header);
+    panel.addClass('jp-grader-mod-grading');
+    this.attachments = new CellAttachments(panel.content, cell => this.cellBar(cell));
+  }
+
+  /** The gradebook key of this notebook. */
+  readonly notebook: string;
+
+  get store(): Store<IGradingState> {
+    return this.session.store;
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this.attachments.dispose();
+    this.header.dispose();
+    this.panel.removeClass('jp-grader-mod-grading');
+    this.session.release();
+  }
+
+  load(): Promise<void> {
+    return this.session.load();
+  }
+
+  save(): Promise<boolean> {
+    return this.session.save();
+  }
+
+  finish(): Promise<void> {
+    return this.session.finish();
+  }
+
+  edit(gradeId: string, change: ICellEdit): void {
+    this.session.edit(this.notebook, gradeId, change);
+  }
+
+  setInvalid(gradeId: string, invalid: boolean): void {
+    this.session.setInvalid(`${this.notebook}/${gradeId}`, invalid);
+  }
+
   private cellBar(cell: Cell): Widget | null {
     const meta = asNbgrader(cell.model.getMetadata('nbgrader'));
     const gradeId = meta?.grade_id;
@@ -239,16 +326,9 @@ export class ManualGrading implements IDisposable {
     return widget;
   }
 
-  /** The browser asks before leaving the page while grades are unsaved. */
-  private readonly warnUnsaved = (event: BeforeUnloadEvent): void => {
-    if (this.store.value.dirty) {
-      event.preventDefault();
-    }
-  };
-
+  private readonly session: GradingSession;
   private readonly header: Widget;
   private readonly attachments: CellAttachments;
-  private lectureId = 0;
   private _disposed = false;
 }
 
