@@ -32,7 +32,8 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
   const [draft, setDraft] = React.useState<IAssignmentDraft>(() =>
     props.assignment ? draftFromAssignment(props.assignment) : emptyDraft()
   );
-  // messages appear once a field was touched or a save was tried, not while typing afresh
+  // messages appear once a field was edited or a save was tried (not on blur: a message
+  // appearing then shifts the layout under the pointer and swallows the click)
   const [touched, setTouched] = React.useState<Record<string, boolean>>({});
   const [tried, setTried] = React.useState(false);
   const [serverErrors, setServerErrors] = React.useState<FieldErrors>({});
@@ -104,14 +105,14 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
               type="text"
               value={draft.name}
               onChange={e => set({ name: e.target.value })}
-              onBlur={touch('name')}
+              onInput={touch('name')}
               required
             />
           )}
         </Field>
         <Field label="Group" hint="Optional label that groups assignments, e.g. Week 1." error={errorOf('group')}>
           {aria => (
-            <input {...aria} type="text" value={draft.group} onChange={e => set({ group: e.target.value })} onBlur={touch('group')} />
+            <input {...aria} type="text" value={draft.group} onChange={e => set({ group: e.target.value })} onInput={touch('group')} />
           )}
         </Field>
         <Field
@@ -144,7 +145,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
               type="datetime-local"
               value={draft.deadline}
               onChange={e => set({ deadline: e.target.value })}
-              onBlur={touch('deadline')}
+              onInput={touch('deadline')}
             />
           )}
         </Field>
@@ -159,17 +160,17 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
               type="datetime-local"
               value={draft.release_at}
               onChange={e => set({ release_at: e.target.value })}
-              onBlur={touch('release_at')}
+              onInput={touch('release_at')}
             />
           )}
         </Field>
         <div className="jp-grader-subgroup" role="group" aria-label="Late periods">
           <div className="jp-grader-subgroup-title">Late periods</div>
-          <p className="jp-grader-hint">
+          <p className="jp-grader-cm-hint">
             Submissions up to a period after the deadline get the score times its factor.
             Durations in ISO-8601: P1D = 1 day, PT12H = 12 hours, P1W = 1 week, P1DT6H.
           </p>
-          {errorOf('late') && <div className="jp-grader-field-error">{errorOf('late')}</div>}
+          {errorOf('late') && <div className="jp-grader-cm-field-error">{errorOf('late')}</div>}
           {lateRows.map((p, i) => (
             <div key={i} className="jp-grader-row">
               <Field label={`Late period ${i + 1} duration`} error={errorOf(`late.${i}.period`)}>
@@ -182,7 +183,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
                     onChange={e =>
                       set({ late: lateRows.map((x, j) => (j === i ? { ...x, period: e.target.value } : x)) })
                     }
-                    onBlur={touch(`late.${i}.period`)}
+                    onInput={touch(`late.${i}.period`)}
                   />
                 )}
               </Field>
@@ -199,7 +200,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
                     onChange={e =>
                       set({ late: lateRows.map((x, j) => (j === i ? { ...x, scaling: e.target.value } : x)) })
                     }
-                    onBlur={touch(`late.${i}.scaling`)}
+                    onInput={touch(`late.${i}.scaling`)}
                   />
                 )}
               </Field>
@@ -237,7 +238,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
               step="1"
               value={draft.max_submissions}
               onChange={e => set({ max_submissions: e.target.value })}
-              onBlur={touch('max_submissions')}
+              onInput={touch('max_submissions')}
             />
           )}
         </Field>
@@ -252,7 +253,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
               rows={3}
               value={draft.allowed_files}
               onChange={e => set({ allowed_files: e.target.value })}
-              onBlur={touch('allowed_files')}
+              onInput={touch('allowed_files')}
             />
           )}
         </Field>
@@ -265,7 +266,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
               step="any"
               value={draft.max_file_size_mb}
               onChange={e => set({ max_file_size_mb: e.target.value })}
-              onBlur={touch('max_file_size_mb')}
+              onInput={touch('max_file_size_mb')}
             />
           )}
         </Field>
@@ -278,7 +279,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
               step="1"
               value={draft.max_file_count}
               onChange={e => set({ max_file_count: e.target.value })}
-              onBlur={touch('max_file_count')}
+              onInput={touch('max_file_count')}
             />
           )}
         </Field>
@@ -296,7 +297,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
                       type="text"
                       value={x.username}
                       onChange={e => patch({ username: e.target.value })}
-                      onBlur={touch(`extensions.${i}.username`)}
+                      onInput={touch(`extensions.${i}.username`)}
                     />
                   )}
                 </Field>
@@ -307,7 +308,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
                       type="datetime-local"
                       value={x.deadline}
                       onChange={e => patch({ deadline: e.target.value })}
-                      onBlur={touch(`extensions.${i}.deadline`)}
+                      onInput={touch(`extensions.${i}.deadline`)}
                     />
                   )}
                 </Field>
@@ -323,7 +324,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
                       step="1"
                       value={x.extra_submissions}
                       onChange={e => patch({ extra_submissions: e.target.value })}
-                      onBlur={touch(`extensions.${i}.extra_submissions`)}
+                      onInput={touch(`extensions.${i}.extra_submissions`)}
                     />
                   )}
                 </Field>
@@ -364,7 +365,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
               step="1"
               value={draft.cell_timeout}
               onChange={e => set({ cell_timeout: e.target.value })}
-              onBlur={touch('cell_timeout')}
+              onInput={touch('cell_timeout')}
             />
           )}
         </Field>
@@ -374,7 +375,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
           error={errorOf('image')}
         >
           {aria => (
-            <input {...aria} type="text" value={draft.image} onChange={e => set({ image: e.target.value })} onBlur={touch('image')} />
+            <input {...aria} type="text" value={draft.image} onChange={e => set({ image: e.target.value })} onInput={touch('image')} />
           )}
         </Field>
         <Field label="Students see feedback" error={errorOf('feedback_visibility')}>
@@ -405,7 +406,7 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
           />
           Show the output of visible tests in feedback
         </label>
-        <p className="jp-grader-hint">Hidden tests are never shown to students.</p>
+        <p className="jp-grader-cm-hint">Hidden tests are never shown to students.</p>
       </fieldset>
 
       <div role="alert" className="jp-grader-form-errors">

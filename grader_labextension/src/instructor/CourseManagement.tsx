@@ -484,7 +484,7 @@ function AssignmentView(props: {
             {props.isInstructor && (assignment.status === 'created' || assignment.status === 'pushed') && (
               <section className="jp-grader-section" aria-labelledby={`jp-grader-danger-${assignment.id}`}>
                 <h3 id={`jp-grader-danger-${assignment.id}`}>Delete</h3>
-                <p className="jp-grader-hint">
+                <p className="jp-grader-cm-hint">
                   Only assignments that were never released and have no submissions can be deleted.
                 </p>
                 <DeleteButton name={assignment.name} onConfirm={() => void remove()} busy={!!deleteAction.running} />

@@ -52,7 +52,10 @@ export function SourcePanel(props: ISourcePanelProps): JSX.Element {
       const s = await client.pullSource(lectureId, a.id);
       setSource(s);
       setSourceError(null);
-      return `Source is at ${short(s.commit)} in ${s.lab_path ?? s.path}.`;
+      const where = s.lab_path ?? s.path;
+      return s.commit
+        ? `Source is at ${short(s.commit)} in ${where}.`
+        : `The source repository is empty: put the notebooks into ${where}, then push.`;
     });
 
   const openFolder = () => {
@@ -143,6 +146,7 @@ export function SourcePanel(props: ISourcePanelProps): JSX.Element {
             {sourceError}
           </div>
         )}
+        {!source && !sourceError && <p className="jp-grader-muted">Reading the source status…</p>}
         {source && (
           <dl className="jp-grader-facts">
             <dt>Local copy</dt>
@@ -198,7 +202,7 @@ export function SourcePanel(props: ISourcePanelProps): JSX.Element {
             ) : (
               <p className="jp-grader-muted">No local changes: edit the notebooks, save, then push.</p>
             )}
-            <div className="jp-grader-field">
+            <div className="jp-grader-cm-field">
               <label htmlFor={`jp-grader-message-${a.id}`}>Commit message</label>
               <input
                 id={`jp-grader-message-${a.id}`}
@@ -231,7 +235,7 @@ export function SourcePanel(props: ISourcePanelProps): JSX.Element {
 
       <section className="jp-grader-section" aria-labelledby={`jp-grader-release-${a.id}`}>
         <h3 id={`jp-grader-release-${a.id}`}>Release</h3>
-        <p className="jp-grader-hint">
+        <p className="jp-grader-cm-hint">
           The release generates the student version (solutions and hidden tests removed) and the
           gradebook from the newest pushed source. Preview it first.
         </p>

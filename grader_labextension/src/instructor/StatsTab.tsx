@@ -214,7 +214,7 @@ export function StatsTab(props: IStatsTabProps): JSX.Element {
                 ) : (
                   <p className="jp-grader-muted">No autograded gradebooks yet: failure rates appear after autograding.</p>
                 )}
-                <p className="jp-grader-hint">{gradebookNote}</p>
+                <p className="jp-grader-cm-hint">{gradebookNote}</p>
               </div>
             )}
           </div>

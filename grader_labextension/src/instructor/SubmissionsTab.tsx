@@ -6,8 +6,8 @@
  */
 import * as React from 'react';
 
-import { streamEvents } from '../api';
 import { client } from './client';
+import { streamLectureEvents } from './events';
 import { chipClass, describe, formatDate, IInstructorOpener, StatusLine, useAction } from './common';
 import { fmt } from './stats';
 import {
@@ -34,9 +34,9 @@ export interface ISubmissionsTabProps {
 const COLUMNS: { key: SortKey; label: string }[] = [
   { key: 'student', label: 'Student' },
   { key: 'date', label: 'Submitted' },
-  { key: 'auto', label: 'Autograde' },
-  { key: 'manual', label: 'Manual grading' },
-  { key: 'feedback', label: 'Feedback' },
+  { key: 'auto', label: 'Auto status' },
+  { key: 'manual', label: 'Manual status' },
+  { key: 'feedback', label: 'Feedback status' },
   { key: 'score', label: 'Score' }
 ];
 
@@ -88,7 +88,8 @@ export function SubmissionsTab(props: ISubmissionsTabProps): JSX.Element {
       window.clearTimeout(reloadTimer.current);
       reloadTimer.current = window.setTimeout(() => void loadRef.current(), 600);
     };
-    void streamEvents(
+    void streamLectureEvents(
+      lectureId,
       message => {
         if (message.kind === 'resync') {
           reloadSoon();
@@ -107,7 +108,7 @@ export function SubmissionsTab(props: ISubmissionsTabProps): JSX.Element {
       controller.abort();
       window.clearTimeout(reloadTimer.current);
     };
-  }, [a.id]);
+  }, [lectureId, a.id]);
 
   const view = tableView(all ?? [], query);
   const selectedRows = (all ?? []).filter(s => selected.has(s.id));
@@ -181,7 +182,7 @@ export function SubmissionsTab(props: ISubmissionsTabProps): JSX.Element {
   return (
     <div className="jp-grader-submissions-tab">
       <div className="jp-grader-filters" role="search" aria-label="Filter submissions">
-        <div className="jp-grader-field">
+        <div className="jp-grader-cm-field">
           <label htmlFor={`jp-grader-filter-${a.id}`}>Submissions per student</label>
           <select
             id={`jp-grader-filter-${a.id}`}
@@ -196,7 +197,7 @@ export function SubmissionsTab(props: ISubmissionsTabProps): JSX.Element {
             <option value="none">All</option>
           </select>
         </div>
-        <div className="jp-grader-field">
+        <div className="jp-grader-cm-field">
           <label htmlFor={`jp-grader-search-${a.id}`}>Search student</label>
           <input
             id={`jp-grader-search-${a.id}`}
@@ -229,7 +230,7 @@ export function SubmissionsTab(props: ISubmissionsTabProps): JSX.Element {
           disabled={!selected.size || !!bulk.running}
           onClick={() => void runBulk('feedback')}
         >
-          Generate feedback
+          Generate feedback for selected
         </button>
         <button className="jp-grader-button" disabled={!!bulk.running} onClick={() => void regradeAll()}>
           Regrade all
@@ -363,7 +364,7 @@ function StatusFilter(props: {
   onChange(value: string): void;
 }): JSX.Element {
   return (
-    <div className="jp-grader-field">
+    <div className="jp-grader-cm-field">
       <label htmlFor={`jp-grader-${props.id}`}>{props.label}</label>
       <select id={`jp-grader-${props.id}`} value={props.value} onChange={e => props.onChange(e.target.value)}>
         <option value="">Any</option>
@@ -436,7 +437,7 @@ function SubmissionRows(props: ISubmissionRowsProps): JSX.Element {
             aria-label={`Details of ${s.username}'s submission ${s.id}`}
             onClick={() => props.onExpand(!props.expanded)}
           >
-            {props.expanded ? 'Hide' : 'Details'}
+            Details<span aria-hidden="true">{props.expanded ? ' ▴' : ' ▾'}</span>
           </button>
         </td>
       </tr>
@@ -553,7 +554,7 @@ function SubmissionDetails(props: ISubmissionRowsProps): JSX.Element {
       </div>
       {editPath && (
         <div className="jp-grader-row">
-          <div className="jp-grader-field">
+          <div className="jp-grader-cm-field">
             <label htmlFor={`jp-grader-edit-message-${s.id}`}>Edit message</label>
             <input
               id={`jp-grader-edit-message-${s.id}`}
@@ -569,7 +570,7 @@ function SubmissionDetails(props: ISubmissionRowsProps): JSX.Element {
         </div>
       )}
       <div className="jp-grader-row">
-        <div className="jp-grader-field">
+        <div className="jp-grader-cm-field">
           <label htmlFor={`jp-grader-scaling-${s.id}`}>Score factor</label>
           <input
             id={`jp-grader-scaling-${s.id}`}
@@ -583,7 +584,7 @@ function SubmissionDetails(props: ISubmissionRowsProps): JSX.Element {
             onChange={e => setScaling(e.target.value)}
           />
           {scalingError && (
-            <div id={`jp-grader-scaling-${s.id}-error`} className="jp-grader-field-error">
+            <div id={`jp-grader-scaling-${s.id}-error`} className="jp-grader-cm-field-error">
               {scalingError}
             </div>
           )}

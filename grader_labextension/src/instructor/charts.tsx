@@ -69,12 +69,13 @@ export function BarChart(props: {
 }): JSX.Element {
   const id = useId('chart');
   const { bars } = props;
-  const top = niceMax(Math.max(0, ...bars.map(b => b.value)));
+  // counts: whole-number axis (a "2.5 students" tick reads wrong)
+  const top = Math.max(1, Math.ceil(niceMax(Math.max(0, ...bars.map(b => b.value)))));
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const slot = bars.length ? plotW / bars.length : plotW;
   const every = props.labelEvery ?? Math.max(1, Math.ceil(bars.length / 12));
-  const ticks = [0, top / 2, top];
+  const ticks = [...new Set([0, Math.round(top / 2), top])];
   return (
     <figure className="jp-grader-chart">
       <figcaption id={`${id}-title`}>{props.title}</figcaption>

@@ -48,7 +48,7 @@ export function Field(props: {
     .filter(Boolean)
     .join(' ');
   return (
-    <div className={`jp-grader-field ${props.className ?? ''}`}>
+    <div className={`jp-grader-cm-field ${props.className ?? ''}`}>
       <label htmlFor={id}>{props.label}</label>
       {props.children({
         id,
@@ -56,12 +56,12 @@ export function Field(props: {
         'aria-describedby': described || undefined
       })}
       {props.hint && (
-        <div id={`${id}-hint`} className="jp-grader-hint">
+        <div id={`${id}-hint`} className="jp-grader-cm-hint">
           {props.hint}
         </div>
       )}
       {props.error && (
-        <div id={`${id}-error`} className="jp-grader-field-error">
+        <div id={`${id}-error`} className="jp-grader-cm-field-error">
           {props.error}
         </div>
       )}

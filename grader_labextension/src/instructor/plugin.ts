@@ -21,7 +21,7 @@
  *   "Extension 1 student", "Extension 1 deadline", "Extension 1 extra submissions";
  *   "Cell timeout (seconds)", "Grading image", "Students see feedback" (select),
  *   checkboxes "Show the code of visible tests in feedback", "Show the output of visible
- *   tests in feedback"; buttons "Save", "Cancel". Field errors: `.jp-grader-field-error`
+ *   tests in feedback"; buttons "Save", "Cancel". Field errors: `.jp-grader-cm-field-error`
  *   (wired with aria-describedby); form-level errors in role=alert `.jp-grader-form-errors`.
  * - assignment view (`.jp-grader-assignment-view[data-assignment-id]`): tablist with tabs
  *   "Overview", "Submissions", "Statistics", "Settings"
@@ -31,15 +31,18 @@
  *   points and the file list), "Release" (enabled after a preview; "Release again" once
  *   released), "Mark complete", "Reopen". Progress/results: role=status `.jp-grader-status`.
  * - Submissions: selects "Submissions per student" (Latest / Best / All), "Autograde
- *   status", "Manual status", "Feedback status", search input "Search student"; buttons
- *   "Autograde selected", "Generate feedback", "Regrade all", "Export CSV", "Refresh";
- *   table columns (sort buttons in th) "Student", "Submitted", "Autograde", "Manual
- *   grading", "Feedback", "Score", "Details"; rows `tr[data-submission-id]`, checkbox
- *   "Select submission {id} of {username}", "Select all on this page", button "Details of
- *   {username}'s submission {id}" -> "Show logs" / "Hide logs", "Manual grading",
- *   "Autograde", "Generate feedback", "Edit submission" (then input "Edit message" and
- *   button "Push edited submission"), input "Score factor", button "Save score factor";
- *   pager buttons "Previous page", "Next page", select "Rows per page".
+ *   status", "Manual status", "Feedback status" (filters), search input "Search student";
+ *   buttons "Autograde selected", "Generate feedback for selected", "Regrade all",
+ *   "Export CSV", "Refresh"; table columns with sort buttons in th: "Student", "Submitted",
+ *   "Auto status", "Manual status", "Feedback status", "Score"; rows
+ *   `tr[data-submission-id]`, checkboxes "Select submission {id} of {username}" and
+ *   "Select all on this page"; button "Details of {username}'s submission {id}" opens the
+ *   group "Submission {id} of {username}" (role=group; match its buttons with exact=True):
+ *   "Show logs" / "Hide logs" (log in `pre` "Grading log of submission {id}"), "Manual
+ *   grading", "Autograde", "Generate feedback", "Edit submission" (then input "Edit
+ *   message" and button "Push edited submission"), input "Score factor", button "Save
+ *   score factor"; pager buttons "Previous page", "Next page", select "Rows per page".
+ *   The "live" badge (`.jp-grader-live.jp-mod-live`) shows the lecture's event stream.
  * - Statistics: button "Refresh statistics"; figures "Score distribution (latest submission
  *   per student)", "Submissions per day", "Grading progress (all submissions)", "Failure
  *   rate per graded cell" (each an svg role=img plus a "Data of ..." table).
