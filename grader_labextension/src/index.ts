@@ -13,6 +13,8 @@ import { notebookPlugin } from './notebook/plugin';
 
 const COMMAND = 'grader:show-assignments';
 
+type DocumentContext = NonNullable<ReturnType<IDocumentManager['contextForWidget']>>;
+
 /** The students' "Assignments" sidebar. */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'grader-labextension:plugin',
@@ -26,6 +28,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
     labShell: ILabShell | null,
     palette: ICommandPalette | null
   ) => {
+    /** The open documents (one context per file, however many views it has). */
+    const openContexts = (): DocumentContext[] => {
+      const byPath = new Map<string, DocumentContext>();
+      for (const widget of app.shell.widgets('main')) {
+        const context = docManager.contextForWidget(widget);
+        if (context) {
+          byPath.set(context.path, context);
+        }
+      }
+      return [...byPath.values()];
+    };
+    const contextsUnder = (prefix: string): DocumentContext[] => {
+      const folder = prefix.endsWith('/') ? prefix : `${prefix}/`;
+      return openContexts().filter(c => c.path.startsWith(folder));
+    };
     const panel = new AssignmentsPanel({
       openFile: path => {
         docManager.openOrReveal(path);
@@ -37,6 +54,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
             dontShowBrowser: true
           });
         }
+      },
+      unsavedFiles: () => openContexts().flatMap(c => (c.model.dirty ? [c.path] : [])),
+      saveFiles: async prefix => {
+        await Promise.all(
+          contextsUnder(prefix)
+            .filter(c => c.model.dirty)
+            .map(c => c.save())
+        );
+      },
+      reloadFiles: async prefix => {
+        // unsaved edits stay: JupyterLab asks before they are overwritten on saving
+        await Promise.all(
+          contextsUnder(prefix)
+            .filter(c => !c.model.dirty)
+            .map(c => c.revert())
+        );
       }
     });
     panel.id = 'grader-labextension-assignments';

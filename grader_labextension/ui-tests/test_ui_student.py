@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grader_fixtures import LECTURE_CODE, TOKENS, GraderService, answer
+from grader_fixtures import LECTURE_CODE, TOKENS, GraderService
 from jupyter_core.paths import jupyter_path
 
 CHROMIUM = os.environ.get("GRADER_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -57,6 +57,20 @@ pytestmark = [
         reason="grading needs bubblewrap (apt-get install bubblewrap)",
     ),
 ]
+
+
+def answer_cell(page: Page) -> Any:
+    """The answer cell of the open notebook (its first code cell)."""
+    return page.locator(".jp-NotebookPanel:visible .jp-CodeCell").first
+
+
+def type_answer(page: Page, source: str) -> None:
+    """Replace the answer cell's code the way a student does: in the editor, unsaved."""
+    answer_cell(page).locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    # insert_text: no editor auto-indentation on the way, so the code stays as written
+    page.keyboard.insert_text(source)
+    expect(answer_cell(page)).to_contain_text(source.splitlines()[-1].strip())
 
 
 def _free_port() -> int:
@@ -204,8 +218,8 @@ def test_student_fetches_submits_and_reads_feedback(
     expect(page.locator(".jp-NotebookPanel")).to_be_visible()
     shot(page, "02-fetched-and-opened")
 
-    # the student's answer (written to the file, as saving the notebook would)
-    answer(work / "hw.ipynb", "def answer():\n    return 42\n")
+    # the student's answer, typed into the notebook; Submit saves it first
+    type_answer(page, "def answer():\n    return 42\n")
 
     card.get_by_role("button", name="Submit").click()
     dialog = page.locator(".jp-Dialog")
@@ -228,7 +242,8 @@ def test_student_fetches_submits_and_reads_feedback(
     shot(page, "06-feedback-open")
 
     # a second try, then back to the first one with "Restore" (confirmed inline)
-    answer(work / "hw.ipynb", "def answer():\n    return 41  # second try\n")
+    page.locator(".lm-TabBar-tab", has_text="hw.ipynb").click()  # back from the feedback
+    type_answer(page, "def answer():\n    return 41  # second try\n")
     card.get_by_role("button", name="Submit").click()
     dialog = page.locator(".jp-Dialog")
     expect(dialog).to_contain_text("2 remaining submissions")
@@ -239,7 +254,7 @@ def test_student_fetches_submits_and_reads_feedback(
     # the newest submission's files are the current ones: nothing to restore there
     expect(rows.nth(0).get_by_role("button", name="Restore")).to_be_disabled()
     # unsubmitted work that the restore must keep
-    answer(work / "hw.ipynb", "def answer():\n    return 40  # unsubmitted idea\n")
+    type_answer(page, "def answer():\n    return 40  # unsubmitted idea\n")
     rows.nth(1).get_by_role("button", name="Restore").click()
     confirm = rows.nth(1).get_by_role("group", name="Confirm restoring")
     expect(confirm).to_contain_text("nothing is lost")
@@ -248,6 +263,8 @@ def test_student_fetches_submits_and_reads_feedback(
     expect(page.locator(".jp-toast-message", has_text="are back")).to_be_visible()
     shot(page, "08-restored")
     assert "return 42" in (work / "hw.ipynb").read_text()
+    # the open notebook shows the restored files, not the stale ones
+    expect(answer_cell(page)).to_contain_text("return 42")
     history = subprocess.run(
         ["git", "log", "-p", "--format=%s"], cwd=work, capture_output=True, text=True, check=True
     ).stdout

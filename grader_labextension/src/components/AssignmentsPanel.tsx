@@ -27,6 +27,16 @@ export interface IOpener {
    * (optional: without it that check is skipped).
    */
   unsavedFiles?(): string[];
+  /**
+   * Save the open documents with unsaved edits under the folder `prefix` (a JupyterLab
+   * path); resolves when they are on disk. Called before submitting.
+   */
+  saveFiles?(prefix: string): Promise<void>;
+  /**
+   * Reload the open, unmodified documents under `prefix` from disk (after a restore or
+   * reset replaced the files under them).
+   */
+  reloadFiles?(prefix: string): Promise<void>;
 }
 
 /** The body of the submit confirmation: the remaining count and what the checks found. */
@@ -179,6 +189,14 @@ export function AssignmentsView(props: { opener: IOpener }): JSX.Element {
     }
   };
 
+  /** Save the open documents of assignment `a` (when it has a local copy in Jupyter). */
+  const saveOpenFiles = async (a: IAssignment) => {
+    const local = states[key(a.lecture_id, a.id)]?.local;
+    if (local?.lab_path && props.opener.saveFiles) {
+      await props.opener.saveFiles(local.lab_path);
+    }
+  };
+
   const actions: IAssignmentActions = {
     fetch: a =>
       run(a, 'fetch', async () => {
@@ -206,6 +224,10 @@ export function AssignmentsView(props: { opener: IOpener }): JSX.Element {
         count && count.remaining !== null
           ? `This uses 1 of your ${count.remaining} remaining submissions.`
           : 'You can submit as often as you like.';
+      if (local.lab_path && props.opener.saveFiles) {
+        // what the student sees in the open notebooks is what gets submitted
+        await props.opener.saveFiles(local.lab_path);
+      }
       const plan = planSubmission({
         local,
         allowedFiles: a.settings.allowed_files ?? [],
@@ -246,23 +268,34 @@ export function AssignmentsView(props: { opener: IOpener }): JSX.Element {
         return;
       }
       await run(a, 'reset', async () => {
-        await requestAPI<ILocalStatus>(`${base(a)}/reset`, { method: 'POST' });
+        await saveOpenFiles(a);
+        const local = await requestAPI<ILocalStatus>(`${base(a)}/reset`, { method: 'POST' });
+        if (local.lab_path) {
+          await props.opener.reloadFiles?.(local.lab_path);
+        }
       });
     },
     restore: (a, s) =>
       run(a, 'restore', async () => {
+        // edits still only in the browser are work too: on disk, they get saved first
+        await saveOpenFiles(a);
         const local = await requestAPI<ILocalStatus>(`${base(a)}/restore`, {
           method: 'POST',
           json: { commit: s.commit_hash }
         });
+        if (local.lab_path) {
+          await props.opener.reloadFiles?.(local.lab_path);
+        }
         const when = new Date(s.submitted_at).toLocaleString();
         const saved = local.saved_commit
           ? ' Your previous work is saved in the history ' +
             `(commit ${local.saved_commit.slice(0, 8)}).`
           : '';
+        const reopen = props.opener.reloadFiles
+          ? ''
+          : ' Reopen open notebooks of this assignment to see them.';
         Notification.success(
-          `${a.name}: the files of your submission of ${when} are back.${saved} Reopen ` +
-            'open notebooks of this assignment to see them.',
+          `${a.name}: the files of your submission of ${when} are back.${saved}${reopen}`,
           { autoClose: 8000 }
         );
       }),
