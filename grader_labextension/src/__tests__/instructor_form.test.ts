@@ -205,6 +205,18 @@ describe('serviceErrorsToFields', () => {
     assert.match(fields[''], /need a deadline/);
   });
 
+  it('keeps a message that itself contains "; " together', () => {
+    const fields = serviceErrorsToFields(
+      'body.settings.image: assignments may not choose a grading image here; ask your admin ' +
+        'to list allowed images in c.ImagePolicy.allowed_images'
+    );
+    assert.deepEqual(fields, {
+      image:
+        'assignments may not choose a grading image here; ask your admin to list allowed ' +
+        'images in c.ImagePolicy.allowed_images'
+    });
+  });
+
   it('keeps a plain conflict message whole', () => {
     assert.deepEqual(serviceErrorsToFields("The lecture already has an assignment named 'a'."), {
       '': "The lecture already has an assignment named 'a'."

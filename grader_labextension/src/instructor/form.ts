@@ -327,7 +327,8 @@ export function serviceErrorsToFields(message: string): FieldErrors {
   const add = (key: string, text: string): void => {
     errors[key] = errors[key] ? `${errors[key]} ${text}` : text;
   };
-  for (const part of message.split('; ')) {
+  // one problem per "; body.<field>: ..."; a message may itself contain "; "
+  for (const part of message.split(/; (?=body\.)/)) {
     const match = /^body\.([\w.]+): (.*)$/s.exec(part.trim());
     if (!match) {
       add('', part.trim());
