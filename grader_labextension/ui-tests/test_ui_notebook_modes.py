@@ -337,3 +337,35 @@ def test_student_notebook_shows_the_deadline(
     # a student's copy is no place for authoring tools
     expect(panel.get_by_role("button", name="Creation mode")).to_have_count(0)
     shot(page, "07-deadline-banner")
+
+
+def test_manual_grading_of_a_submission_never_autograded(
+    grader_service: GraderService,
+    release: Any,
+    instructor_lab: dict[str, Any],
+    page: Page,
+    tmp_path: Path,
+) -> None:
+    assignment = release(autograde_type="unassisted")
+    submission = submit_as_student(
+        grader_service, assignment, tmp_path / "student", "def answer():\n    return 41\n"
+    )
+    base = f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/submissions/{submission['id']}"
+    pulled = lab_post(instructor_lab, f"{base}/manual")
+    panel = open_notebook(page, instructor_lab, f"{pulled['lab_path']}/hw.ipynb")
+
+    header = panel.get_by_role("region", name="Manual grading")
+    expect(header.get_by_role("status")).to_contain_text("Not autograded")
+    expect(panel.get_by_test_id("grading-total")).to_have_text("Score: 0 / 1")
+    grading = panel.get_by_role("group", name="Grading of test_answer")
+    expect(grading).to_contain_text("Auto score: none")
+    expect(grading).to_contain_text("needs grading")
+    grading.get_by_label("Manual score").fill("1")
+    header.get_by_role("button", name="Save grades").click()
+    expect(header.get_by_role("status")).to_contain_text("Grades saved. Score: 1.")
+    shot(page, "08-graded-by-hand")
+
+    status, graded = grader_service.api("GET", base, "instructor")
+    assert status == 200
+    assert graded["score"] == 1
+    assert graded["manual_status"] == "being_edited"

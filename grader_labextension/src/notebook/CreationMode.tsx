@@ -49,12 +49,14 @@ function CreationToggle(props: { store: Store<ICreationState>; onToggle: () => v
   const state = useStore(props.store);
   const count = state.problems.length;
   const errors = state.problems.filter(p => p.severity === 'error').length;
+  const descriptionId = React.useId();
   return (
     <button
       type="button"
       className={`jp-grader-creation-toggle${state.enabled ? ' jp-mod-active' : ''}`}
       aria-pressed={state.enabled}
       aria-label="Creation mode"
+      aria-describedby={descriptionId}
       title={
         count
           ? `Creation mode: ${plural(count, 'problem')} in this notebook`
@@ -63,6 +65,9 @@ function CreationToggle(props: { store: Store<ICreationState>; onToggle: () => v
       onClick={props.onToggle}
     >
       <span aria-hidden="true">Creation mode</span>
+      <span id={descriptionId} className="jp-grader-sr-only">
+        {count ? `${plural(count, 'problem')} in this notebook` : 'No problems'}
+      </span>
       {count > 0 && (
         <span
           className={`jp-grader-badge${errors ? ' jp-mod-error' : ''}`}

@@ -13,7 +13,7 @@ import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { requestAPI } from '../api';
+import { GraderError, requestAPI } from '../api';
 import { CellAttachments, FittedReactWidget } from './cells';
 import {
   applyCellEdit,
@@ -50,6 +50,8 @@ interface IGradingState {
   /** Increases with every gradebook (re)load, so inputs drop their drafts. */
   revision: number;
   dirty: boolean;
+  /** The submission has no gradebook yet: grading starts from the assignment's. */
+  notAutograded: boolean;
   /** Grade ids of cells whose inputs hold a value that cannot be saved. */
   invalid: string[];
   busy: string | null;
@@ -105,6 +107,7 @@ class GradingSession implements IDisposable {
     gradebook: null,
     revision: 0,
     dirty: false,
+    notAutograded: false,
     invalid: [],
     busy: null,
     message: null,
@@ -138,14 +141,28 @@ class GradingSession implements IDisposable {
     this.store.update({ loading: true, loadError: null, error: null, message: null });
     try {
       this.lectureId = await lectureIdByCode(this.place.code);
-      const [submission, gradebook] = await Promise.all([
-        requestAPI<IGradedSubmission>(this.submissionPath()),
-        requestAPI<IGradebook>(`${this.submissionPath()}/properties`)
-      ]);
+      const submission = await requestAPI<IGradedSubmission>(this.submissionPath());
+      let gradebook: IGradebook;
+      let notAutograded = submission.auto_status === 'not_graded';
+      try {
+        gradebook = await requestAPI<IGradebook>(`${this.submissionPath()}/properties`);
+      } catch (error) {
+        if (!(error instanceof GraderError && error.status === 404)) {
+          throw error;
+        }
+        // never autograded (e.g. an "unassisted" assignment): grade every cell by hand,
+        // starting from the assignment's gradebook (its cells and points, no grades)
+        const { assignmentId } = this.place;
+        gradebook = await requestAPI<IGradebook>(
+          `api/lectures/${this.lectureId}/assignments/${assignmentId}/properties`
+        );
+        notAutograded = true;
+      }
       this.store.update({
         loading: false,
         submission,
         gradebook,
+        notAutograded,
         revision: this.store.value.revision + 1,
         dirty: false,
         invalid: []
@@ -398,6 +415,10 @@ function GradingHeader(props: { mode: ManualGrading }): JSX.Element {
       </div>
       <div className="jp-grader-grading-status" role="status" aria-live="polite">
         {state.loading && 'Loading the submission’s grades…'}
+        {!state.loading &&
+          state.notAutograded &&
+          !state.message &&
+          'Not autograded: every cell is graded by hand. Saving stores the first grades. '}
         {state.busy}
         {state.message}
         {state.invalid.length > 0 &&
