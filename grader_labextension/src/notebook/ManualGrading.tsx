@@ -507,6 +507,8 @@ function CellGradeBar(props: { mode: ManualGrading; gradeId: string }): JSX.Elem
   React.useEffect(() => {
     mode.setInvalid(gradeId, invalidScore || invalidExtra);
   }, [invalidScore, invalidExtra]);
+  // a closed notebook must not keep blocking "Save grades" in the others
+  React.useEffect(() => () => mode.setInvalid(gradeId, false), []);
   if (!cell) {
     return null; // not a graded cell (e.g. an autograded answer or read-only cell)
   }

@@ -11,8 +11,9 @@
  *   cells that have a hint.
  *
  * Accessible names (for keyboard users, screen readers and browser tests):
- * - toolbar: button "Creation mode" (aria-pressed true/false; the number of problems is
- *   its title and a badge with data-testid="creation-problem-count"); command
+ * - toolbar: button "Creation mode" (exact accessible name; aria-pressed true/false; the
+ *   number of problems is its accessible description ("2 problems in this notebook"),
+ *   its title, and a badge with data-testid="creation-problem-count", absent at 0); command
  *   "grader:toggle-creation-mode" ("Toggle Creation Mode") in the palette.
  * - creation mode, above the notebook: region "Assignment problems" with a button
  *   "N problems to fix before release" / "No problems found" (expands the list) and one
@@ -25,8 +26,10 @@
  *   role=alert message), button "Add hint" and textarea "Hint"; the cell's problems are
  *   listed below.
  * - manual grading, above the notebook: region "Manual grading" with buttons
- *   "Save grades", "Finish manual grading", "Reload grades", the total in
- *   data-testid="grading-total" ("Score: 7 / 10") and a role=status line.
+ *   "Save grades" (enabled once something changed and every input is valid),
+ *   "Finish manual grading" (saves first), "Reload grades", the total in
+ *   data-testid="grading-total" ("Score: 7 / 10"), the manual status ("Manually graded")
+ *   and a role=status line ("Grades saved. Score: 0.75.", "Not autograded: ...").
  * - manual grading, per graded cell: group "Grading of {grade id}" with inputs
  *   "Manual score" (0 to the cell's points; empty = use the auto score), "Extra credit"
  *   (0 or more) and textarea "Comment".
