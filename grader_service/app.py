@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
@@ -778,7 +779,26 @@ class GraderService(Application):
             await app.initialize(argv)
             await app.start()
 
+        use_pidfd_child_watcher()
         asyncio.run(launch())
+
+
+def use_pidfd_child_watcher() -> None:
+    """On Python 3.11, wait for subprocesses with pidfds instead of a thread each.
+
+    Every git request and grading step starts subprocesses; 3.11's default child
+    watcher starts (and joins) a thread per child to wait for it. Python >= 3.12 uses
+    pidfds by itself, and Linux has had them since 5.3.
+    """
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        return
+    try:
+        os.close(os.pidfd_open(os.getpid()))  # seccomp or old kernels may refuse
+    except OSError:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        asyncio.get_event_loop_policy().set_child_watcher(asyncio.PidfdChildWatcher())
 
 
 def main(argv: list[str] | None = None) -> None:
