@@ -76,8 +76,15 @@ export async function requestAPI<T>(
 export async function streamEvents(
   onMessage: (message: StreamMessage) => void,
   onState: (connected: boolean) => void,
-  signal: AbortSignal
+  signal: AbortSignal,
+  query: Record<string, string | number> = {}
 ): Promise<void> {
+  // e.g. {lecture_id: 3}: staff get the events of every submission of that lecture,
+  // not just their own
+  const search = new URLSearchParams(
+    Object.entries(query).map(([name, value]) => [name, String(value)])
+  ).toString();
+  const eventsUrl = url('api/events') + (search ? `?${search}` : '');
   let lastId: string | null = null;
   let delay = 1000;
   while (!signal.aborted) {
@@ -87,7 +94,7 @@ export async function streamEvents(
         headers['Last-Event-ID'] = lastId;
       }
       const response = await ServerConnection.makeRequest(
-        url('api/events'),
+        eventsUrl,
         { headers, signal, cache: 'no-store' },
         settings()
       );

@@ -7,7 +7,7 @@
 import * as React from 'react';
 
 import { client } from './client';
-import { streamLectureEvents } from './events';
+import { streamEvents } from '../api';
 import { chipClass, describe, formatDate, IInstructorOpener, StatusLine, useAction } from './common';
 import { fmt } from './stats';
 import {
@@ -88,8 +88,7 @@ export function SubmissionsTab(props: ISubmissionsTabProps): JSX.Element {
       window.clearTimeout(reloadTimer.current);
       reloadTimer.current = window.setTimeout(() => void loadRef.current(), 600);
     };
-    void streamLectureEvents(
-      lectureId,
+    void streamEvents(
       message => {
         if (message.kind === 'resync') {
           reloadSoon();
@@ -102,7 +101,8 @@ export function SubmissionsTab(props: ISubmissionsTabProps): JSX.Element {
         reloadSoon();
       },
       setLive,
-      controller.signal
+      controller.signal,
+      { lecture_id: lectureId }
     );
     return () => {
       controller.abort();
