@@ -28,6 +28,60 @@ export interface IAssignmentFormProps {
   onCancel?(): void;
 }
 
+/** The draft's free-text settings (not the choices from a fixed list, nor the lists of rows). */
+type DraftTextKey = {
+  [K in keyof IAssignmentDraft]: string extends IAssignmentDraft[K] ? K : never;
+}[keyof IAssignmentDraft];
+
+/** Where a field's message comes from and how an edit marks it touched. */
+interface ITracked {
+  error: string | undefined;
+  onInput(): void;
+}
+
+interface IInputFieldProps extends ITracked {
+  label: string;
+  hint?: string;
+  /** An <input> of this type, or a three-row <textarea>. */
+  type: 'text' | 'number' | 'datetime-local' | 'textarea';
+  value: string;
+  onChange(value: string): void;
+  min?: string;
+  max?: string;
+  step?: string;
+  placeholder?: string;
+  required?: boolean;
+}
+
+/** One labelled text, number or date field of the form, with its hint and message. */
+function InputField(props: IInputFieldProps): JSX.Element {
+  const { label, hint, error, type, value, onChange, onInput, ...attrs } = props;
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {aria =>
+        type === 'textarea' ? (
+          <textarea
+            {...aria}
+            rows={3}
+            value={value}
+            onChange={e => onChange(e.target.value)}
+            onInput={onInput}
+          />
+        ) : (
+          <input
+            {...aria}
+            type={type}
+            {...attrs}
+            value={value}
+            onChange={e => onChange(e.target.value)}
+            onInput={onInput}
+          />
+        )
+      }
+    </Field>
+  );
+}
+
 export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
   const [draft, setDraft] = React.useState<IAssignmentDraft>(() =>
     props.assignment ? draftFromAssignment(props.assignment) : emptyDraft()
@@ -54,6 +108,14 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
     setSaved(null);
   };
   const touch = (key: string) => () => setTouched(old => ({ ...old, [key]: true }));
+  /** The message and edit tracking of the field whose errors are filed under `key`. */
+  const tracked = (key: string): ITracked => ({ error: errorOf(key), onInput: touch(key) });
+  /** Value, message and edit tracking of one of the draft's free-text settings. */
+  const draftText = (key: DraftTextKey): ITracked & Pick<IInputFieldProps, 'value' | 'onChange'> => ({
+    ...tracked(key),
+    value: draft[key],
+    onChange: value => set({ [key]: value } as Partial<IAssignmentDraft>)
+  });
 
   const save = async (event: React.FormEvent): Promise<void> => {
     event.preventDefault();
@@ -98,23 +160,13 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
       )}
       <fieldset disabled={disabled}>
         <legend>General</legend>
-        <Field label="Name" error={errorOf('name')}>
-          {aria => (
-            <input
-              {...aria}
-              type="text"
-              value={draft.name}
-              onChange={e => set({ name: e.target.value })}
-              onInput={touch('name')}
-              required
-            />
-          )}
-        </Field>
-        <Field label="Group" hint="Optional label that groups assignments, e.g. Week 1." error={errorOf('group')}>
-          {aria => (
-            <input {...aria} type="text" value={draft.group} onChange={e => set({ group: e.target.value })} onInput={touch('group')} />
-          )}
-        </Field>
+        <InputField label="Name" type="text" required {...draftText('name')} />
+        <InputField
+          label="Group"
+          hint="Optional label that groups assignments, e.g. Week 1."
+          type="text"
+          {...draftText('group')}
+        />
         <Field
           label="Grading"
           error={errorOf('autograde_type')}
@@ -138,32 +190,18 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
 
       <fieldset disabled={disabled}>
         <legend>Deadline and late submissions</legend>
-        <Field label="Deadline" hint="In your time zone; empty = no deadline." error={errorOf('deadline')}>
-          {aria => (
-            <input
-              {...aria}
-              type="datetime-local"
-              value={draft.deadline}
-              onChange={e => set({ deadline: e.target.value })}
-              onInput={touch('deadline')}
-            />
-          )}
-        </Field>
-        <Field
+        <InputField
+          label="Deadline"
+          hint="In your time zone; empty = no deadline."
+          type="datetime-local"
+          {...draftText('deadline')}
+        />
+        <InputField
           label="Release automatically at"
           hint="Optional; empty = release by hand."
-          error={errorOf('release_at')}
-        >
-          {aria => (
-            <input
-              {...aria}
-              type="datetime-local"
-              value={draft.release_at}
-              onChange={e => set({ release_at: e.target.value })}
-              onInput={touch('release_at')}
-            />
-          )}
-        </Field>
+          type="datetime-local"
+          {...draftText('release_at')}
+        />
         <div className="jp-grader-subgroup" role="group" aria-label="Late periods">
           <div className="jp-grader-subgroup-title">Late periods</div>
           <p className="jp-grader-cm-hint">
@@ -171,48 +209,40 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
             Durations in ISO-8601: P1D = 1 day, PT12H = 12 hours, P1W = 1 week, P1DT6H.
           </p>
           {errorOf('late') && <div className="jp-grader-cm-field-error">{errorOf('late')}</div>}
-          {lateRows.map((p, i) => (
-            <div key={i} className="jp-grader-row">
-              <Field label={`Late period ${i + 1} duration`} error={errorOf(`late.${i}.period`)}>
-                {aria => (
-                  <input
-                    {...aria}
-                    type="text"
-                    placeholder="P1D"
-                    value={p.period}
-                    onChange={e =>
-                      set({ late: lateRows.map((x, j) => (j === i ? { ...x, period: e.target.value } : x)) })
-                    }
-                    onInput={touch(`late.${i}.period`)}
-                  />
-                )}
-              </Field>
-              <Field label={`Late period ${i + 1} score factor`} error={errorOf(`late.${i}.scaling`)}>
-                {aria => (
-                  <input
-                    {...aria}
-                    type="number"
-                    step="0.05"
-                    min="0"
-                    max="1"
-                    placeholder="0.5"
-                    value={p.scaling}
-                    onChange={e =>
-                      set({ late: lateRows.map((x, j) => (j === i ? { ...x, scaling: e.target.value } : x)) })
-                    }
-                    onInput={touch(`late.${i}.scaling`)}
-                  />
-                )}
-              </Field>
-              <button
-                type="button"
-                className="jp-grader-button jp-mod-small"
-                onClick={() => set({ late: lateRows.filter((_, j) => j !== i) })}
-              >
-                Remove late period {i + 1}
-              </button>
-            </div>
-          ))}
+          {lateRows.map((p, i) => {
+            const patch = (update: Partial<typeof p>) =>
+              set({ late: lateRows.map((x, j) => (j === i ? { ...x, ...update } : x)) });
+            return (
+              <div key={i} className="jp-grader-row">
+                <InputField
+                  label={`Late period ${i + 1} duration`}
+                  type="text"
+                  placeholder="P1D"
+                  value={p.period}
+                  onChange={period => patch({ period })}
+                  {...tracked(`late.${i}.period`)}
+                />
+                <InputField
+                  label={`Late period ${i + 1} score factor`}
+                  type="number"
+                  step="0.05"
+                  min="0"
+                  max="1"
+                  placeholder="0.5"
+                  value={p.scaling}
+                  onChange={scaling => patch({ scaling })}
+                  {...tracked(`late.${i}.scaling`)}
+                />
+                <button
+                  type="button"
+                  className="jp-grader-button jp-mod-small"
+                  onClick={() => set({ late: lateRows.filter((_, j) => j !== i) })}
+                >
+                  Remove late period {i + 1}
+                </button>
+              </div>
+            );
+          })}
           <button
             type="button"
             className="jp-grader-button jp-mod-small"
@@ -229,60 +259,36 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
 
       <fieldset disabled={disabled}>
         <legend>Submissions</legend>
-        <Field label="Maximum submissions" hint="Per student; empty = unlimited." error={errorOf('max_submissions')}>
-          {aria => (
-            <input
-              {...aria}
-              type="number"
-              min="1"
-              step="1"
-              value={draft.max_submissions}
-              onChange={e => set({ max_submissions: e.target.value })}
-              onInput={touch('max_submissions')}
-            />
-          )}
-        </Field>
-        <Field
+        <InputField
+          label="Maximum submissions"
+          hint="Per student; empty = unlimited."
+          type="number"
+          min="1"
+          step="1"
+          {...draftText('max_submissions')}
+        />
+        <InputField
           label="Allowed files"
           hint="Glob patterns of extra files students may submit besides the notebooks, one per line (e.g. data/*.csv)."
-          error={errorOf('allowed_files')}
-        >
-          {aria => (
-            <textarea
-              {...aria}
-              rows={3}
-              value={draft.allowed_files}
-              onChange={e => set({ allowed_files: e.target.value })}
-              onInput={touch('allowed_files')}
-            />
-          )}
-        </Field>
-        <Field label="Largest file (MiB)" hint="Empty = the service's limit." error={errorOf('max_file_size_mb')}>
-          {aria => (
-            <input
-              {...aria}
-              type="number"
-              min="0"
-              step="any"
-              value={draft.max_file_size_mb}
-              onChange={e => set({ max_file_size_mb: e.target.value })}
-              onInput={touch('max_file_size_mb')}
-            />
-          )}
-        </Field>
-        <Field label="Most files per submission" hint="Empty = no limit." error={errorOf('max_file_count')}>
-          {aria => (
-            <input
-              {...aria}
-              type="number"
-              min="1"
-              step="1"
-              value={draft.max_file_count}
-              onChange={e => set({ max_file_count: e.target.value })}
-              onInput={touch('max_file_count')}
-            />
-          )}
-        </Field>
+          type="textarea"
+          {...draftText('allowed_files')}
+        />
+        <InputField
+          label="Largest file (MiB)"
+          hint="Empty = the service's limit."
+          type="number"
+          min="0"
+          step="any"
+          {...draftText('max_file_size_mb')}
+        />
+        <InputField
+          label="Most files per submission"
+          hint="Empty = no limit."
+          type="number"
+          min="1"
+          step="1"
+          {...draftText('max_file_count')}
+        />
         <div className="jp-grader-subgroup" role="group" aria-label="Extensions">
           <div className="jp-grader-subgroup-title">Extensions for single students</div>
           {extRows.map((x, i) => {
@@ -290,44 +296,29 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
               set({ extensions: extRows.map((y, j) => (j === i ? { ...y, ...update } : y)) });
             return (
               <div key={i} className="jp-grader-row">
-                <Field label={`Extension ${i + 1} student`} error={errorOf(`extensions.${i}.username`)}>
-                  {aria => (
-                    <input
-                      {...aria}
-                      type="text"
-                      value={x.username}
-                      onChange={e => patch({ username: e.target.value })}
-                      onInput={touch(`extensions.${i}.username`)}
-                    />
-                  )}
-                </Field>
-                <Field label={`Extension ${i + 1} deadline`} error={errorOf(`extensions.${i}.deadline`)}>
-                  {aria => (
-                    <input
-                      {...aria}
-                      type="datetime-local"
-                      value={x.deadline}
-                      onChange={e => patch({ deadline: e.target.value })}
-                      onInput={touch(`extensions.${i}.deadline`)}
-                    />
-                  )}
-                </Field>
-                <Field
+                <InputField
+                  label={`Extension ${i + 1} student`}
+                  type="text"
+                  value={x.username}
+                  onChange={username => patch({ username })}
+                  {...tracked(`extensions.${i}.username`)}
+                />
+                <InputField
+                  label={`Extension ${i + 1} deadline`}
+                  type="datetime-local"
+                  value={x.deadline}
+                  onChange={deadline => patch({ deadline })}
+                  {...tracked(`extensions.${i}.deadline`)}
+                />
+                <InputField
                   label={`Extension ${i + 1} extra submissions`}
-                  error={errorOf(`extensions.${i}.extra_submissions`)}
-                >
-                  {aria => (
-                    <input
-                      {...aria}
-                      type="number"
-                      min="0"
-                      step="1"
-                      value={x.extra_submissions}
-                      onChange={e => patch({ extra_submissions: e.target.value })}
-                      onInput={touch(`extensions.${i}.extra_submissions`)}
-                    />
-                  )}
-                </Field>
+                  type="number"
+                  min="0"
+                  step="1"
+                  value={x.extra_submissions}
+                  onChange={extra_submissions => patch({ extra_submissions })}
+                  {...tracked(`extensions.${i}.extra_submissions`)}
+                />
                 <button
                   type="button"
                   className="jp-grader-button jp-mod-small"
@@ -352,32 +343,20 @@ export function AssignmentForm(props: IAssignmentFormProps): JSX.Element {
 
       <fieldset disabled={disabled}>
         <legend>Grading environment and feedback</legend>
-        <Field
+        <InputField
           label="Cell timeout (seconds)"
           hint="Per cell; empty = the service's default (values outside its limits are clamped)."
-          error={errorOf('cell_timeout')}
-        >
-          {aria => (
-            <input
-              {...aria}
-              type="number"
-              min="1"
-              step="1"
-              value={draft.cell_timeout}
-              onChange={e => set({ cell_timeout: e.target.value })}
-              onInput={touch('cell_timeout')}
-            />
-          )}
-        </Field>
-        <Field
+          type="number"
+          min="1"
+          step="1"
+          {...draftText('cell_timeout')}
+        />
+        <InputField
           label="Grading image"
           hint="Container image for container executors (must be on the admin's allow-list); empty = the lecture's default."
-          error={errorOf('image')}
-        >
-          {aria => (
-            <input {...aria} type="text" value={draft.image} onChange={e => set({ image: e.target.value })} onInput={touch('image')} />
-          )}
-        </Field>
+          type="text"
+          {...draftText('image')}
+        />
         <Field label="Students see feedback" error={errorOf('feedback_visibility')}>
           {aria => (
             <select
