@@ -6,7 +6,6 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import { Cell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
-import { IDisposable } from '@lumino/disposable';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
@@ -14,6 +13,7 @@ import * as React from 'react';
 import {
   CellAttachments,
   cellInfos,
+  DisposableBase,
   FittedReactWidget,
   NotebookChanges,
   revealCell
@@ -337,10 +337,11 @@ function HintEditor(props: { value: string; commit: (text: string) => void }): J
 }
 
 /** Creation mode of one notebook panel. */
-export class CreationMode implements IDisposable {
+export class CreationMode extends DisposableBase {
   readonly toggle: Widget;
 
   constructor(private readonly panel: NotebookPanel) {
+    super();
     this.toggle = ReactWidget.create(
       <CreationToggle store={this.store} onToggle={() => this.setEnabled(!this.store.value.enabled)} />
     );
@@ -348,16 +349,25 @@ export class CreationMode implements IDisposable {
     this.changes = new NotebookChanges(panel.content, () => this.validate());
   }
 
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
   get enabled(): boolean {
     return this.store.value.enabled;
   }
 
   setEnabled(enabled: boolean): void {
-    if (enabled === this.store.value.enabled || this._disposed) {
+    if (!this.isDisposed) {
+      this.switchTo(enabled);
+    }
+  }
+
+  protected onDispose(): void {
+    this.switchTo(false);
+    this.changes.dispose();
+    this.toggle.dispose();
+    Signal.clearData(this.store);
+  }
+
+  private switchTo(enabled: boolean): void {
+    if (enabled === this.store.value.enabled) {
       return;
     }
     this.store.update({ enabled });
@@ -379,17 +389,6 @@ export class CreationMode implements IDisposable {
     }
   }
 
-  dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this.setEnabled(false);
-    this._disposed = true;
-    this.changes.dispose();
-    this.toggle.dispose();
-    Signal.clearData(this.store);
-  }
-
   private cellBar(cell: Cell): Widget {
     const notebook = this.panel.content;
     const widget = ReactWidget.create(
@@ -400,7 +399,7 @@ export class CreationMode implements IDisposable {
   }
 
   private validate(): void {
-    if (this._disposed) {
+    if (this.isDisposed) {
       return;
     }
     const cells = cellInfos(this.panel.content);
@@ -434,5 +433,4 @@ export class CreationMode implements IDisposable {
   private readonly changes: NotebookChanges;
   private attachments: CellAttachments | null = null;
   private problems: Widget | null = null;
-  private _disposed = false;
 }

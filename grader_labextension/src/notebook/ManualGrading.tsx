@@ -8,13 +8,12 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import { Cell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
-import { IDisposable } from '@lumino/disposable';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { GraderError, requestAPI } from '../api';
-import { CellAttachments, FittedReactWidget } from './cells';
+import { CellAttachments, DisposableBase, FittedReactWidget } from './cells';
 import {
   applyCellEdit,
   formatPoints,
@@ -77,7 +76,7 @@ export interface IManualGradingPlace {
  * The grading of one submission, shared by all its open notebooks: one gradebook in
  * memory, so saving from one notebook never overwrites edits made in another.
  */
-class GradingSession implements IDisposable {
+class GradingSession extends DisposableBase {
   /** The session of the submission at `place`, created (and loaded) on first use. */
   static acquire(place: IManualGradingPlace): GradingSession {
     const key = `${place.code}/${place.assignmentId}/${place.submissionId}`;
@@ -97,6 +96,7 @@ class GradingSession implements IDisposable {
     private readonly place: IManualGradingPlace,
     private readonly key: string
   ) {
+    super();
     window.addEventListener('beforeunload', this.warnUnsaved);
   }
 
@@ -114,10 +114,6 @@ class GradingSession implements IDisposable {
     error: null
   });
 
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
   /** One notebook less uses the session; the last one disposes it. */
   release(): void {
     this.users--;
@@ -126,11 +122,7 @@ class GradingSession implements IDisposable {
     }
   }
 
-  dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this._disposed = true;
+  protected onDispose(): void {
     GradingSession.sessions.delete(this.key);
     window.removeEventListener('beforeunload', this.warnUnsaved);
     Signal.clearData(this.store);
@@ -194,7 +186,7 @@ class GradingSession implements IDisposable {
 
   /** Mark a cell's inputs as (in)valid: saving waits until every input is valid. */
   setInvalid(cellKey: string, invalid: boolean): void {
-    if (this._disposed) {
+    if (this.isDisposed) {
       return;
     }
     const current = this.store.value.invalid;
@@ -272,15 +264,15 @@ class GradingSession implements IDisposable {
 
   private users = 0;
   private lectureId = 0;
-  private _disposed = false;
 }
 
 /** Manual grading of one notebook panel: its header and per-cell grading widgets. */
-export class ManualGrading implements IDisposable {
+export class ManualGrading extends DisposableBase {
   constructor(
     private readonly panel: NotebookPanel,
     place: IManualGradingPlace
   ) {
+    super();
     this.notebook = notebookId(place.relative);
     this.session = GradingSession.acquire(place);
     this.header = new FittedReactWidget(() => <GradingHeader mode={this} />);
@@ -297,15 +289,7 @@ export class ManualGrading implements IDisposable {
     return this.session.store;
   }
 
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
-  dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this._disposed = true;
+  protected onDispose(): void {
     this.attachments.dispose();
     this.header.dispose();
     this.panel.removeClass('jp-grader-mod-grading');
@@ -346,7 +330,6 @@ export class ManualGrading implements IDisposable {
   private readonly session: GradingSession;
   private readonly header: Widget;
   private readonly attachments: CellAttachments;
-  private _disposed = false;
 }
 
 function GradingHeader(props: { mode: ManualGrading }): JSX.Element {

@@ -12,19 +12,10 @@ import * as React from 'react';
 import { ICellInfo } from './validator.js';
 
 /**
- * Keeps one widget (from `factory`, or none if it returns null) at the top of every cell
- * of a notebook, also for cells added later. The notebook renders cells lazily, so a
- * widget is inserted once its cell is ready (the cell builds its own children first).
+ * The notebook tools' IDisposable: `dispose()` marks the object disposed and then runs
+ * `onDispose()`, once however often it is called.
  */
-export class CellAttachments implements IDisposable {
-  constructor(
-    private readonly notebook: Notebook,
-    private readonly factory: (cell: Cell) => Widget | null
-  ) {
-    notebook.model?.cells.changed.connect(this.scheduleSync, this);
-    this.sync();
-  }
-
+export abstract class DisposableBase implements IDisposable {
   get isDisposed(): boolean {
     return this._disposed;
   }
@@ -34,6 +25,31 @@ export class CellAttachments implements IDisposable {
       return;
     }
     this._disposed = true;
+    this.onDispose();
+  }
+
+  /** Release what the object holds (runs once, with `isDisposed` already true). */
+  protected abstract onDispose(): void;
+
+  private _disposed = false;
+}
+
+/**
+ * Keeps one widget (from `factory`, or none if it returns null) at the top of every cell
+ * of a notebook, also for cells added later. The notebook renders cells lazily, so a
+ * widget is inserted once its cell is ready (the cell builds its own children first).
+ */
+export class CellAttachments extends DisposableBase {
+  constructor(
+    private readonly notebook: Notebook,
+    private readonly factory: (cell: Cell) => Widget | null
+  ) {
+    super();
+    notebook.model?.cells.changed.connect(this.scheduleSync, this);
+    this.sync();
+  }
+
+  protected onDispose(): void {
     this.notebook.model?.cells.changed.disconnect(this.scheduleSync, this);
     for (const widget of this.attached.values()) {
       widget.dispose();
@@ -52,7 +68,7 @@ export class CellAttachments implements IDisposable {
   }
 
   private sync(): void {
-    if (this._disposed) {
+    if (this.isDisposed) {
       return;
     }
     const current = new Set<Cell>(this.notebook.widgets);
@@ -69,7 +85,7 @@ export class CellAttachments implements IDisposable {
       this.pending.add(cell);
       void cell.ready.then(() => {
         this.pending.delete(cell);
-        if (this._disposed || cell.isDisposed || this.attached.has(cell)) {
+        if (this.isDisposed || cell.isDisposed || this.attached.has(cell)) {
           return;
         }
         const widget = this.factory(cell);
@@ -83,32 +99,24 @@ export class CellAttachments implements IDisposable {
 
   private readonly attached = new Map<Cell, Widget>();
   private readonly pending = new Set<Cell>();
-  private _disposed = false;
 }
 
 /**
  * Calls `callback` (debounced) whenever a cell is added, removed or moved, or the
  * source, type or metadata of a cell changes.
  */
-export class NotebookChanges implements IDisposable {
+export class NotebookChanges extends DisposableBase {
   constructor(
     private readonly notebook: Notebook,
     private readonly callback: () => void,
     private readonly delay = 250
   ) {
+    super();
     notebook.model?.cells.changed.connect(this.onCellsChanged, this);
     this.onCellsChanged();
   }
 
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
-  dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this._disposed = true;
+  protected onDispose(): void {
     clearTimeout(this.timer);
     this.notebook.model?.cells.changed.disconnect(this.onCellsChanged, this);
     for (const model of this.watched) {
@@ -144,7 +152,7 @@ export class NotebookChanges implements IDisposable {
   private schedule(): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      if (!this._disposed) {
+      if (!this.isDisposed) {
         this.callback();
       }
     }, this.delay);
@@ -152,7 +160,6 @@ export class NotebookChanges implements IDisposable {
 
   private readonly watched = new Set<ICellModel>();
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private _disposed = false;
 }
 
 /** What the validator needs of every cell of the notebook. */
