@@ -60,7 +60,8 @@ export interface ISubmissionCount {
   remaining: number | null;
 }
 
-export interface ILocalStatus {
+/** A git working copy the server extension keeps for the user, and what changed in it. */
+export interface IRepoStatus {
   fetched: boolean;
   path: string;
   lab_path: string | null;
@@ -68,6 +69,10 @@ export interface ILocalStatus {
   changed_files: string[];
   untracked_files: string[];
   files: string[];
+}
+
+/** A student's working copy of an assignment. */
+export interface ILocalStatus extends IRepoStatus {
   /** Reset and restore: the commit that saved the work first (null: nothing to save). */
   saved_commit?: string | null;
 }

@@ -2,7 +2,7 @@
  * The JSON of the instructor views: the service's staff views of assignments and
  * submissions, and the server extension's source/manual/edit/export answers.
  */
-import { ILatePeriod, IExtension, ILecture } from '../types';
+import { ILatePeriod, IExtension, ILecture, IRepoStatus } from '../types';
 
 export type LectureRole = 'student' | 'tutor' | 'instructor';
 
@@ -83,14 +83,7 @@ export interface IStaffSubmission {
 }
 
 /** `.../source` of the server extension: the instructors' source repository. */
-export interface ISourceStatus {
-  fetched: boolean;
-  path: string;
-  lab_path: string | null;
-  commit: string | null;
-  changed_files: string[];
-  untracked_files: string[];
-  files: string[];
+export interface ISourceStatus extends IRepoStatus {
   remote_commit: string | null;
 }
 
