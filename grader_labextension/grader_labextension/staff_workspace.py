@@ -10,7 +10,6 @@ Everything here blocks (git runs as a subprocess): callers run it in a thread.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,8 @@ from .workspace import (
     GitIdentity,
     LocalStatus,
     _git_message,
+    fetch_or_clone,
+    tree_files,
 )
 
 STAFF_ADVICE = "Push your changes first, or move the changed files out of the folder."
@@ -73,14 +74,6 @@ class WorkingCopy(AssignmentRepo):
         return self.commit_and_push(files, message)
 
 
-def _files(path: Path) -> list[str]:
-    return sorted(
-        str(p.relative_to(path))
-        for p in path.rglob("*")
-        if p.is_file() and ".git" not in p.relative_to(path).parts
-    )
-
-
 def pull_snapshot(
     path: Path, remote_url: str, identity: GitIdentity, branch: str, commit: str | None = None
 ) -> list[str]:
@@ -90,35 +83,18 @@ def pull_snapshot(
     a grader typed into a notebook), they are first committed on a local branch
     ``kept-{time}`` of the snapshot's repository, so a refresh never destroys them.
     """
-    env = identity.environment()
     try:
-        if (path / ".git").exists():
-            repo = Repo(path)
-            repo.git.update_environment(**env)
+        repo, fetched = fetch_or_clone(path, remote_url, branch, identity)
+        if fetched:
+            # fetching left the working tree alone: keep what was changed in it
             _keep_local_changes(repo, identity)
-            repo.git.execute(
-                ["git", "fetch", "--quiet", "origin", branch], kill_after_timeout=identity.timeout
-            )
-            target = commit or "FETCH_HEAD"
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            repo = Repo.clone_from(
-                remote_url,
-                path,
-                env=env,
-                branch=branch,
-                single_branch=True,
-                kill_after_timeout=identity.timeout,
-            )
-            repo.git.update_environment(**env)
-            target = commit or "HEAD"
+        target = commit or ("FETCH_HEAD" if fetched else "HEAD")
         # detached: the snapshot is the server's commit, not a branch anyone works on
         repo.git.execute(["git", "checkout", "--quiet", "--force", "--detach", target])
         repo.git.execute(["git", "clean", "--quiet", "-fd"])
     except GitCommandError as e:
         raise GitFailed(_git_message(e)) from e
-    return _files(path)
+    return tree_files(path)
 
 
 def _keep_local_changes(repo: Repo, identity: GitIdentity) -> None:

@@ -228,11 +228,7 @@ class AssignmentRepo:
         repo = self._open()
         if repo is None:
             return LocalStatus(fetched=False, path=str(self.path))
-        files = sorted(
-            str(p.relative_to(self.path))
-            for p in self.path.rglob("*")
-            if p.is_file() and ".git" not in p.relative_to(self.path).parts
-        )
+        files = tree_files(self.path)
         return LocalStatus(
             fetched=True,
             path=str(self.path),
@@ -354,37 +350,58 @@ class AssignmentRepo:
         return saved
 
 
-def pull_feedback(path: Path, remote_url: str, branch: str, identity: GitIdentity) -> list[str]:
-    """Put branch ``branch`` of the feedback repository into ``path``; its files.
-
-    The directory holds only what the service generated, so it is overwritten freely.
-    """
-    env = identity.environment()
-    try:
-        if (path / ".git").exists():
-            repo = Repo(path)
-            repo.git.update_environment(**env)
-            repo.git.execute(
-                ["git", "fetch", "--quiet", "origin", branch],
-                kill_after_timeout=identity.timeout,
-            )
-            repo.git.execute(["git", "reset", "--quiet", "--hard", "FETCH_HEAD"])
-            repo.git.execute(["git", "clean", "--quiet", "-fdx"])
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Repo.clone_from(
-                remote_url,
-                path,
-                env=env,
-                branch=branch,
-                single_branch=True,
-                kill_after_timeout=identity.timeout,
-            )
-    except GitCommandError as e:
-        raise GitFailed(_git_message(e)) from e
+def tree_files(path: Path) -> list[str]:
+    """The files below ``path`` (relative, sorted), without git's own."""
     return sorted(
         str(p.relative_to(path))
         for p in path.rglob("*")
         if p.is_file() and ".git" not in p.relative_to(path).parts
     )
+
+
+def fetch_or_clone(
+    path: Path, remote_url: str, branch: str, identity: GitIdentity
+) -> tuple[Repo, bool]:
+    """Bring ``branch`` of ``remote_url`` to the repository in ``path``.
+
+    An existing repository fetches it (``FETCH_HEAD``; its working tree is untouched, so
+    the caller decides what happens to local changes); otherwise ``path`` is replaced by
+    a fresh single-branch clone. Returns the repository, its git commands carrying the
+    identity's environment, and whether it was fetched (True) or cloned (False).
+    Raises :class:`GitCommandError`.
+    """
+    env = identity.environment()
+    if (path / ".git").exists():
+        repo = Repo(path)
+        repo.git.update_environment(**env)
+        repo.git.execute(
+            ["git", "fetch", "--quiet", "origin", branch], kill_after_timeout=identity.timeout
+        )
+        return repo, True
+    shutil.rmtree(path, ignore_errors=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    repo = Repo.clone_from(
+        remote_url,
+        path,
+        env=env,
+        branch=branch,
+        single_branch=True,
+        kill_after_timeout=identity.timeout,
+    )
+    repo.git.update_environment(**env)
+    return repo, False
+
+
+def pull_feedback(path: Path, remote_url: str, branch: str, identity: GitIdentity) -> list[str]:
+    """Put branch ``branch`` of the feedback repository into ``path``; its files.
+
+    The directory holds only what the service generated, so it is overwritten freely.
+    """
+    try:
+        repo, fetched = fetch_or_clone(path, remote_url, branch, identity)
+        if fetched:
+            repo.git.execute(["git", "reset", "--quiet", "--hard", "FETCH_HEAD"])
+            repo.git.execute(["git", "clean", "--quiet", "-fdx"])
+    except GitCommandError as e:
+        raise GitFailed(_git_message(e)) from e
+    return tree_files(path)
