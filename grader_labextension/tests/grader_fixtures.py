@@ -146,6 +146,13 @@ def grader_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraderS
         process.wait()
 
 
+def write_notebook(path: Path, cells: list[Any]) -> None:
+    """Write a Python 3 notebook of ``cells`` to ``path``."""
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(nb, path)
+
+
 def write_source(work: Path) -> None:
     """A one-point assignment: an answer cell and a test cell with a hidden test."""
 
@@ -153,8 +160,9 @@ def write_source(work: Path) -> None:
         cell = {"grade": False, "solution": False, "locked": False, "schema_version": 3}
         return {"nbgrader": {**cell, **flags, "grade_id": grade_id}}
 
-    nb = new_notebook(
-        cells=[
+    write_notebook(
+        work / "hw.ipynb",
+        [
             new_markdown_cell("Write `answer()` so that it returns 42."),
             new_code_cell(
                 "def answer():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION\n",
@@ -165,10 +173,8 @@ def write_source(work: Path) -> None:
                 "### END HIDDEN TESTS\n",
                 metadata=nbgrader("test_answer", grade=True, locked=True, points=1),
             ),
-        ]
+        ],
     )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(nb, work / "hw.ipynb")
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Fixtures of the browser tests: the grader service and instructor helpers of
-``../tests/grader_fixtures.py`` (shared with the server-extension tests)."""
+``../tests/grader_fixtures.py`` (shared with the server-extension tests), and the
+Chromium page of ``lab_fixtures.py``."""
 
 from __future__ import annotations
 
@@ -11,5 +12,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from grader_fixtures import grader_service, release
+from lab_fixtures import page
 
-__all__ = ["grader_service", "release"]
+__all__ = ["grader_service", "page", "release"]

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,18 +25,18 @@ from grader_fixtures import (
     HAS_BWRAP,
     LECTURE_CODE,
     LECTURE_ID,
-    TOKENS,
     GraderService,
     submit_as_student,
     wait_for_submission,
+    write_notebook,
 )
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from test_ui_student import LAB_TOKEN, _free_port, page, pytestmark
+from lab_fixtures import LAB_TOKEN, REQUIREMENTS, running_lab
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 pytest.importorskip("playwright", reason="playwright is not installed (pip)")
 from playwright.sync_api import Locator, Page, expect
 
-__all__ = ["page", "pytestmark"]
+pytestmark = REQUIREMENTS
 
 SHOTS = Path(os.environ.get("GRADER_UI_SHOTS", Path(__file__).parent / "artifacts"))
 
@@ -52,64 +50,8 @@ def shot(page: Page, name: str) -> None:
 @pytest.fixture
 def instructor_lab(grader_service: GraderService, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """``jupyter lab`` for the instructor (lectures dir: ``{root}/lectures``)."""
-    root = tmp_path / "home"
-    root.mkdir()
-    port = _free_port()
-    config_dir = tmp_path / "jupyter-config"
-    (config_dir / "labconfig").mkdir(parents=True)
-    (config_dir / "labconfig" / "page_config.json").write_text(
-        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
-    )
-    env = {
-        **os.environ,
-        "HOME": str(root),
-        "JUPYTER_CONFIG_DIR": str(config_dir),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
-    }
-    log = tmp_path / "lab.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyterlab",
-                "--no-browser",
-                "--allow-root",
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={port}",
-                f"--IdentityProvider.token={LAB_TOKEN}",
-                f"--ServerApp.root_dir={root}",
-                f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
-                "--LabApp.news_url=None",
-                "--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                f"--GraderLabConfig.service_url={grader_service.url}",
-                f"--GraderLabConfig.api_token={TOKENS['instructor']}",
-                "--GraderLabConfig.username=instructor",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=root,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}api/status?token={LAB_TOKEN}", timeout=2):  # noqa: S310
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail(f"jupyter lab did not start:\n{log.read_text()[-3000:]}")
-    yield {"url": url, "root": root, "log": log}
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    with running_lab(grader_service, tmp_path, "instructor") as lab:
+        yield lab
 
 
 def lab_post(lab: dict[str, Any], path: str) -> Any:
@@ -155,15 +97,14 @@ def test_creation_mode_writes_metadata_the_release_accepts(
         str(source),
     )
     # an unmarked draft: the solution's END marker is missing, no cell has a type yet
-    nb = new_notebook(
-        cells=[
+    write_notebook(
+        source / "hw.ipynb",
+        [
             new_markdown_cell("Write `answer()` so that it returns 42."),
             new_code_cell("def answer():\n    ### BEGIN SOLUTION\n    return 42"),
             new_code_cell("assert answer() == 42"),
-        ]
+        ],
     )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(nb, source / "hw.ipynb")
 
     panel = open_notebook(
         page, instructor_lab, f"lectures/{LECTURE_CODE}/source/{assignment['id']}/hw.ipynb"
@@ -314,14 +255,10 @@ def test_student_notebook_shows_the_deadline(
     lectures = instructor_lab["root"] / "lectures"
     work = lectures / LECTURE_CODE / "assignments" / str(assignment["id"])
     work.mkdir(parents=True)
-    nb = new_notebook(
-        cells=[
-            new_code_cell("x = 1", metadata={"hint": "Try 42."}),
-            new_code_cell("y = 2"),
-        ]
+    write_notebook(
+        work / "hw.ipynb",
+        [new_code_cell("x = 1", metadata={"hint": "Try 42."}), new_code_cell("y = 2")],
     )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(nb, work / "hw.ipynb")
 
     panel = open_notebook(
         page, instructor_lab, f"lectures/{LECTURE_CODE}/assignments/{assignment['id']}/hw.ipynb"
