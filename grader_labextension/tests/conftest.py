@@ -8,7 +8,8 @@ Index:
 - ``release``: a function that creates and releases a one-notebook assignment as the
   instructor (REST API + git, as an instructor's JupyterLab would); returns its JSON.
 - ``jp_server_config``: the Jupyter server loads ``grader_labextension`` as ``student``,
-  with assignments under ``{jp_root_dir}/lectures``.
+  with assignments under ``{jp_root_dir}/lectures`` (a module of staff routes imports
+  ``grader_fixtures.as_instructor`` to run it as the instructor instead).
 - ``lab``: a :class:`LabClient` over ``jp_fetch`` that returns ``(status, json)`` and never
   raises on an HTTP error status.
 - everything of ``pytest_jupyter.jupyter_server`` (``jp_fetch``, ``jp_root_dir``, ...).
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grader_fixtures import TOKENS, GraderService, LabClient, grader_service, release
+from grader_fixtures import GraderService, LabClient, grader_service, lab_server_config, release
 from pytest_jupyter.jupyter_server import *  # noqa: F403 - see the module docstring
 
 __all__ = ["grader_service", "release"]  # fixtures, re-exported for pytest
@@ -35,15 +36,7 @@ __all__ = ["grader_service", "release"]  # fixtures, re-exported for pytest
 @pytest.fixture
 def jp_server_config(grader_service: GraderService, jp_root_dir: Path) -> dict[str, Any]:
     """Load the extension as ``student``, assignments in the server's root directory."""
-    return {
-        "ServerApp": {"jpserver_extensions": {"grader_labextension": True}},
-        "GraderLabConfig": {
-            "service_url": grader_service.url,
-            "api_token": TOKENS["student"],
-            "username": "student",
-            "lectures_dir": str(jp_root_dir / "lectures"),
-        },
-    }
+    return lab_server_config(grader_service, jp_root_dir, "student")
 
 
 @pytest.fixture

@@ -244,11 +244,7 @@ class LabClient:
 
 
 def lab_server_config(grader_service: GraderService, root: Path, user: str) -> dict[str, Any]:
-    """``jp_server_config`` of a Jupyter server running the extension as ``user``.
-
-    A test module of staff routes overrides the ``jp_server_config`` fixture with
-    ``lab_server_config(grader_service, jp_root_dir, "instructor")``.
-    """
+    """``jp_server_config`` of a Jupyter server running the extension as ``user``."""
     return {
         "ServerApp": {"jpserver_extensions": {"grader_labextension": True}},
         "GraderLabConfig": {
@@ -258,6 +254,16 @@ def lab_server_config(grader_service: GraderService, root: Path, user: str) -> d
             "lectures_dir": str(root / "lectures"),
         },
     }
+
+
+@pytest.fixture(name="jp_server_config")
+def as_instructor(grader_service: GraderService, jp_root_dir: Path) -> dict[str, Any]:
+    """``jp_server_config`` with the extension running as the instructor.
+
+    A test module of staff routes imports this fixture (``from grader_fixtures import
+    as_instructor``); it then replaces conftest.py's student configuration there.
+    """
+    return lab_server_config(grader_service, jp_root_dir, "instructor")
 
 
 def submit_as_student(

@@ -8,13 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from grader_fixtures import (
     LECTURE_CODE,
     LECTURE_ID,
     GraderService,
     LabClient,
-    lab_server_config,
+    as_instructor,
     needs_grading,
     submit_as_student,
     wait_for_submission,
@@ -27,11 +26,7 @@ from grader_labextension.exports import (
     submissions_csv,
 )
 
-
-@pytest.fixture
-def jp_server_config(grader_service: GraderService, jp_root_dir: Path) -> dict[str, Any]:
-    """The extension runs as the instructor here."""
-    return lab_server_config(grader_service, jp_root_dir, "instructor")
+__all__ = ["as_instructor"]  # the extension runs as the instructor here (a fixture)
 
 
 def read_csv(text: str) -> list[dict[str, str]]:

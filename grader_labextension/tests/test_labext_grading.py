@@ -7,24 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import pytest
 from grader_fixtures import (
     LECTURE_CODE,
     LECTURE_ID,
     GraderService,
     LabClient,
     answer,
-    lab_server_config,
+    as_instructor,
     needs_grading,
     submit_as_student,
     wait_for_submission,
 )
 
-
-@pytest.fixture
-def jp_server_config(grader_service: GraderService, jp_root_dir: Path) -> dict[str, Any]:
-    """The extension runs as the instructor here."""
-    return lab_server_config(grader_service, jp_root_dir, "instructor")
+__all__ = ["as_instructor"]  # the extension runs as the instructor here (a fixture)
 
 
 def route(assignment: dict[str, Any], submission: dict[str, Any]) -> str:

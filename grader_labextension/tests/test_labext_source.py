@@ -6,21 +6,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from grader_fixtures import (
     LECTURE_CODE,
     LECTURE_ID,
     GraderService,
     LabClient,
-    lab_server_config,
+    as_instructor,
     write_source,
 )
 
-
-@pytest.fixture
-def jp_server_config(grader_service: GraderService, jp_root_dir: Path) -> dict[str, Any]:
-    """The extension runs as the instructor here."""
-    return lab_server_config(grader_service, jp_root_dir, "instructor")
+__all__ = ["as_instructor"]  # the extension runs as the instructor here (a fixture)
 
 
 def new_assignment(grader_service: GraderService) -> dict[str, Any]:
