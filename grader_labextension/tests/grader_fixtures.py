@@ -177,36 +177,62 @@ def write_source(work: Path) -> None:
     )
 
 
+def create_assignment(
+    grader_service: GraderService, name: str, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Create an assignment as the instructor (``settings`` sent only when given)."""
+    body: dict[str, Any] = {"name": name}
+    if settings is not None:
+        body["settings"] = settings
+    status, assignment = grader_service.api(
+        "POST", f"lectures/{LECTURE_ID}/assignments", "instructor", body
+    )
+    assert status == 201, assignment
+    result: dict[str, Any] = assignment
+    return result
+
+
+def clone_source(grader_service: GraderService, assignment: dict[str, Any], work: Path) -> None:
+    """Clone the assignment's source repository into ``work``, as an instructor."""
+    grader_service.git(
+        "clone",
+        "--quiet",
+        f"{grader_service.url}git/{LECTURE_CODE}/{assignment['id']}/source",
+        str(work),
+    )
+
+
+def push_source(grader_service: GraderService, work: Path, message: str) -> None:
+    """Commit everything in the source clone ``work`` and push it to ``main``."""
+    grader_service.git("add", "--all", cwd=work)
+    grader_service.git("commit", "--quiet", "-m", message, cwd=work)
+    grader_service.git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+
+
+def release_source(grader_service: GraderService, assignment: dict[str, Any]) -> dict[str, Any]:
+    """Release what was pushed to the assignment's source repository; the service's answer."""
+    status, released = grader_service.api(
+        "POST", f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/release", "instructor"
+    )
+    assert status == 201, released
+    result: dict[str, Any] = released
+    return result
+
+
 @pytest.fixture
 def release(grader_service: GraderService, tmp_path: Path) -> Callable[..., dict[str, Any]]:
     """Create and release an assignment as the instructor; returns the assignment."""
     counter = iter(range(1000))
 
     def factory(**settings: Any) -> dict[str, Any]:
-        name = f"hw-{os.getpid()}-{time.monotonic_ns()}"
-        status, assignment = grader_service.api(
-            "POST",
-            f"lectures/{LECTURE_ID}/assignments",
-            "instructor",
-            {"name": name, "settings": settings},
+        assignment = create_assignment(
+            grader_service, f"hw-{os.getpid()}-{time.monotonic_ns()}", settings
         )
-        assert status == 201, assignment
         work = tmp_path / f"source-{next(counter)}"
-        grader_service.git(
-            "clone",
-            "--quiet",
-            f"{grader_service.url}git/{LECTURE_CODE}/{assignment['id']}/source",
-            str(work),
-        )
+        clone_source(grader_service, assignment, work)
         write_source(work)
-        grader_service.git("add", "--all", cwd=work)
-        grader_service.git("commit", "--quiet", "-m", "source", cwd=work)
-        grader_service.git("push", "--quiet", "origin", "HEAD:main", cwd=work)
-        status, released = grader_service.api(
-            "POST", f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/release", "instructor"
-        )
-        assert status == 201, released
-        result: dict[str, Any] = released["assignment"]
+        push_source(grader_service, work, "source")
+        result: dict[str, Any] = release_source(grader_service, assignment)["assignment"]
         return result
 
     return factory

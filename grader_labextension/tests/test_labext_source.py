@@ -12,6 +12,9 @@ from grader_fixtures import (
     GraderService,
     LabClient,
     as_instructor,
+    clone_source,
+    create_assignment,
+    push_source,
     write_source,
 )
 
@@ -19,15 +22,7 @@ __all__ = ["as_instructor"]  # the extension runs as the instructor here (a fixt
 
 
 def new_assignment(grader_service: GraderService) -> dict[str, Any]:
-    status, assignment = grader_service.api(
-        "POST",
-        f"lectures/{LECTURE_ID}/assignments",
-        "instructor",
-        {"name": f"source-{time.monotonic_ns()}"},
-    )
-    assert status == 201, assignment
-    result: dict[str, Any] = assignment
-    return result
+    return create_assignment(grader_service, f"source-{time.monotonic_ns()}")
 
 
 async def test_pull_push_release_a_new_assignment(
@@ -67,16 +62,9 @@ async def test_pull_push_release_a_new_assignment(
 
     # a co-instructor pushes: the status says the server is ahead; pull brings it in
     other = tmp_path / "co-instructor"
-    grader_service.git(
-        "clone",
-        "--quiet",
-        f"{grader_service.url}git/{LECTURE_CODE}/{assignment['id']}/source",
-        str(other),
-    )
+    clone_source(grader_service, assignment, other)
     (other / "data.csv").write_text("x,y\n1,2\n")
-    grader_service.git("add", "--all", cwd=other)
-    grader_service.git("commit", "--quiet", "-m", "data", cwd=other)
-    grader_service.git("push", "--quiet", "origin", "HEAD:main", cwd=other)
+    push_source(grader_service, other, "data")
     status, state = await lab.get(route)
     assert state["remote_commit"] != state["commit"], state
     status, state = await lab.post(f"{route}/pull")

@@ -26,6 +26,10 @@ from grader_fixtures import (
     LECTURE_CODE,
     LECTURE_ID,
     GraderService,
+    clone_source,
+    create_assignment,
+    push_source,
+    release_source,
     submit_as_student,
     wait_for_submission,
     write_notebook,
@@ -74,6 +78,15 @@ def open_notebook(page: Page, lab: dict[str, Any], lab_path: str) -> Locator:
     return panel
 
 
+def open_for_grading(
+    page: Page, lab: dict[str, Any], assignment: dict[str, Any], submission: dict[str, Any]
+) -> tuple[str, Locator]:
+    """Pull a submission for manual grading and open its notebook; its API path, the panel."""
+    base = f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/submissions/{submission['id']}"
+    pulled = lab_post(lab, f"{base}/manual")
+    return base, open_notebook(page, lab, f"{pulled['lab_path']}/hw.ipynb")
+
+
 def cell(panel: Locator, index: int) -> Locator:
     return panel.locator(".jp-Notebook .jp-Cell").nth(index)
 
@@ -81,21 +94,10 @@ def cell(panel: Locator, index: int) -> Locator:
 def test_creation_mode_writes_metadata_the_release_accepts(
     grader_service: GraderService, instructor_lab: dict[str, Any], page: Page
 ) -> None:
-    status, assignment = grader_service.api(
-        "POST",
-        f"lectures/{LECTURE_ID}/assignments",
-        "instructor",
-        {"name": f"authored-{time.monotonic_ns()}", "settings": {}},
-    )
-    assert status == 201, assignment
+    assignment = create_assignment(grader_service, f"authored-{time.monotonic_ns()}", {})
     source = instructor_lab["root"] / "lectures" / LECTURE_CODE / "source" / str(assignment["id"])
     source.parent.mkdir(parents=True)
-    grader_service.git(
-        "clone",
-        "--quiet",
-        f"{grader_service.url}git/{LECTURE_CODE}/{assignment['id']}/source",
-        str(source),
-    )
+    clone_source(grader_service, assignment, source)
     # an unmarked draft: the solution's END marker is missing, no cell has a type yet
     write_notebook(
         source / "hw.ipynb",
@@ -180,13 +182,8 @@ def test_creation_mode_writes_metadata_the_release_accepts(
     assert saved.cells[1].metadata["hint"] == "Which number answers everything?"
 
     # the service releases what creation mode wrote, worth the points set
-    grader_service.git("add", "--all", cwd=source)
-    grader_service.git("commit", "--quiet", "-m", "authored in creation mode", cwd=source)
-    grader_service.git("push", "--quiet", "origin", "HEAD:main", cwd=source)
-    status, released = grader_service.api(
-        "POST", f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/release", "instructor"
-    )
-    assert status == 201, released
+    push_source(grader_service, source, "authored in creation mode")
+    released = release_source(grader_service, assignment)
     assert released["assignment"]["points"] == 2
 
 
@@ -208,9 +205,7 @@ def test_manual_grading_saves_scores_and_finishes(
         submission["id"],
         lambda s: s["auto_status"] == "automatically_graded",
     )
-    base = f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/submissions/{submission['id']}"
-    pulled = lab_post(instructor_lab, f"{base}/manual")
-    panel = open_notebook(page, instructor_lab, f"{pulled['lab_path']}/hw.ipynb")
+    base, panel = open_for_grading(page, instructor_lab, assignment, submission)
 
     header = panel.get_by_role("region", name="Manual grading")
     expect(header).to_contain_text("student, submission")
@@ -287,9 +282,7 @@ def test_manual_grading_of_a_submission_never_autograded(
     submission = submit_as_student(
         grader_service, assignment, tmp_path / "student", "def answer():\n    return 41\n"
     )
-    base = f"lectures/{LECTURE_ID}/assignments/{assignment['id']}/submissions/{submission['id']}"
-    pulled = lab_post(instructor_lab, f"{base}/manual")
-    panel = open_notebook(page, instructor_lab, f"{pulled['lab_path']}/hw.ipynb")
+    base, panel = open_for_grading(page, instructor_lab, assignment, submission)
 
     header = panel.get_by_role("region", name="Manual grading")
     expect(header.get_by_role("status")).to_contain_text("Not autograded")
