@@ -58,6 +58,37 @@ async def test_events_are_streamed_not_buffered(jp_fetch: Callable[..., Any]) ->
     assert reader.comments >= 2
 
 
+async def test_event_stream_headers_come_before_the_first_event(
+    jp_fetch: Callable[..., Any],
+) -> None:
+    """The browser's fetch() resolves on the headers: they must not wait for an event.
+
+    The service's first keepalive comes 0.5 s after subscribing; headers held back
+    until then would arrive together with it.
+    """
+    loop = asyncio.get_running_loop()
+    seen: dict[str, float] = {}
+
+    def on_header(line: str) -> None:
+        if line in ("\r\n", "\n"):  # the blank line that ends the headers
+            seen.setdefault("headers", loop.time())
+
+    def on_chunk(chunk: bytes) -> None:
+        seen.setdefault("first_chunk", loop.time())
+        raise _Enough
+
+    with pytest.raises(HTTPStreamClosedError):
+        await jp_fetch(
+            "grader_labextension",
+            "api",
+            "events",
+            header_callback=on_header,
+            streaming_callback=on_chunk,
+            request_timeout=15,
+        )
+    assert seen["first_chunk"] - seen["headers"] > 0.2, seen
+
+
 async def test_event_stream_errors_are_json(jp_fetch: Callable[..., Any]) -> None:
     response = await jp_fetch(
         "grader_labextension",

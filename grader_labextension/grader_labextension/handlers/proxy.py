@@ -8,6 +8,7 @@ unchanged. ``api/events`` (Server-Sent Events) is streamed, never buffered.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 
 import tornado.web
@@ -83,6 +84,7 @@ class ProxyHandler(GraderHandler):
     # -- Server-Sent Events ------------------------------------------------------------
 
     _stream: ServiceStream | None = None
+    _headers_flushed: asyncio.Future[None] | None = None
     _browser_gone = False
 
     def on_connection_close(self) -> None:
@@ -99,6 +101,9 @@ class ProxyHandler(GraderHandler):
             for name in FORWARDED_HEADERS:
                 if name in headers:
                     self.set_header(name, headers[name])
+            # the browser's fetch() resolves on the headers: send them now, not with the
+            # first event (maybe a keepalive 15 s away), so the UI shows "live" at once
+            self._headers_flushed = asyncio.ensure_future(self._flush())
 
         def on_chunk(chunk: bytes) -> Awaitable[None] | None:
             if self._browser_gone or self._finished:
