@@ -40,6 +40,23 @@ async def released(app: MockGraderService, api: ApiClient, tmp_path: Path) -> di
     return {"id": aid, "release": r.json}
 
 
+async def test_pushing_the_source_marks_a_new_assignment_pushed(
+    app: MockGraderService, api: ApiClient, tmp_path: Path
+) -> None:
+    r = await api.post("lectures/1/assignments", user="instructor", body={"name": "ps2"})
+    aid = r.json["id"]
+    teacher = client(app, "instructor")
+    src = tmp_path / "source"
+    await teacher.clone(f"lect1/{aid}/source", src)  # a fetch changes nothing
+    r = await api.get(f"lectures/1/assignments/{aid}", user="instructor")
+    assert r.json["status"] == "created"
+    write_source_assignment(src)
+    await teacher.commit_all(src, "Problem set 2")
+    await teacher.run("push", "--quiet", "origin", "main", cwd=src)
+    r = await api.get(f"lectures/1/assignments/{aid}", user="instructor")
+    assert r.json["status"] == "pushed"
+
+
 async def test_release_is_generated_by_the_service(
     app: MockGraderService, api: ApiClient, released: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -20,7 +20,7 @@ from ..errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedM
 from ..git.access import may_access
 from ..git.layout import RepoAddress, RepoType, parse_repo_url
 from ..git.policy import PushPolicy
-from ..git.repos import ensure_bare_repo, main_files, seed_from
+from ..git.repos import ensure_bare_repo, head_commit, main_files, seed_from
 from ..git.server import GitServer
 from ..orm import Assignment, AssignmentStatus, Lecture, LectureRole, Role, Submission
 from .base import BaseHandler
@@ -44,6 +44,7 @@ class GitHandler(BaseHandler):
     """``{base}git/{lecture_code}/{assignment_id}/{repo type}[/...]/(info/refs|git-*-pack)``."""
 
     proc: asyncio.subprocess.Process | None = None
+    _pushed_source: tuple[RepoAddress, Path] | None = None
 
     @property
     def git_server(self) -> GitServer:
@@ -75,6 +76,9 @@ class GitHandler(BaseHandler):
         identity = await self.identity_resolver.resolve(self.db, token)
         self.current_user, self.is_admin = identity.user, identity.is_admin
         repo, policy = await self._authorised_repository(address, push)
+        self._pushed_source = (
+            (address, repo) if push and address.repo_type == RepoType.SOURCE else None
+        )
         # exactly this value: git http-backend refuses anything else, and not as JSON
         content_type = f"application/x-{service}-request"
         if method == "POST" and self.request.headers.get("Content-Type") != content_type:
@@ -202,6 +206,8 @@ class GitHandler(BaseHandler):
         stderr = (await stderr_task).decode("utf-8", "replace").strip()
         if code != 0 or stderr:
             self.log.info("git http-backend (%s) exited %s: %s", self.request.path, code, stderr)
+        if self._pushed_source is not None and self.request.method == "POST":
+            await self._mark_source_pushed(*self._pushed_source)
         self.finish()
 
     async def _read_cgi_headers(self) -> list[tuple[str, str]]:
@@ -247,6 +253,19 @@ class GitHandler(BaseHandler):
     @authorize()
     async def post(self, repo_path: str) -> None:
         await self._relay()
+
+    async def _mark_source_pushed(self, address: RepoAddress, repo: Path) -> None:
+        """A new assignment whose source now has a commit is "pushed" (ready to release).
+
+        Checked on the repository rather than the push's outcome: a push the hook
+        refused leaves main where it was.
+        """
+        if await head_commit(repo) is None:
+            return
+        assignment = await self.db.get(Assignment, address.assignment_id)
+        if assignment is not None and assignment.status == AssignmentStatus.CREATED:
+            assignment.status = AssignmentStatus.PUSHED
+            await self.db.commit()
 
 
 default_handlers: list[Route] = [Route("git/{repo_path}", GitHandler)]
