@@ -85,6 +85,16 @@ class GraderService:
         return self.log.read_text(errors="replace")[-3000:]
 
 
+def stop(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """End a server the tests started: SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _write_config(path: Path, data_dir: Path) -> None:
     settings: dict[str, dict[str, Any]] = {
         "GraderService": {
@@ -138,12 +148,7 @@ def grader_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraderS
         process.kill()
         pytest.fail(f"grader-service did not start:\n{log.read_text()[-3000:]}")
     yield GraderService(url, process, log)
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process, timeout=30)
 
 
 def write_notebook(path: Path, cells: list[Any]) -> None:

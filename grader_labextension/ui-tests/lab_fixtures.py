@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grader_fixtures import TOKENS, GraderService
+from grader_fixtures import TOKENS, GraderService, stop
 from jupyter_core.paths import jupyter_path
 
 CHROMIUM = os.environ.get("GRADER_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -129,12 +129,7 @@ def running_lab(
     try:
         yield {"url": url, "root": root, "log": log}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=20)
 
 
 @pytest.fixture
