@@ -23,6 +23,16 @@ from jupyter_core.paths import jupyter_path
 
 CHROMIUM = os.environ.get("GRADER_TEST_CHROMIUM", "/usr/bin/chromium")
 LAB_TOKEN = "ui-test-lab-token"
+# quiet, offline, and runnable as root in a container
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 try:
     from playwright.sync_api import Page, sync_playwright
@@ -37,8 +47,8 @@ def _labextension_installed() -> bool:
     )
 
 
-# the ``pytestmark`` of the browser test modules: skipped, saying why, where a part is missing
-REQUIREMENTS = [
+# what every browser test needs: skipped, saying why, where a part is missing
+BROWSER_REQUIREMENTS = [
     pytest.mark.skipif(
         not _labextension_installed(),
         reason="the front end is not built (needs Node.js; python3 dev.py builds it)",
@@ -48,6 +58,11 @@ REQUIREMENTS = [
         not Path(CHROMIUM).exists(),
         reason=f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)",
     ),
+]
+
+# the ``pytestmark`` of the browser tests against a grader service that grades in the sandbox
+REQUIREMENTS = [
+    *BROWSER_REQUIREMENTS,
     pytest.mark.skipif(
         shutil.which("bwrap") is None,
         reason="grading needs bubblewrap (apt-get install bubblewrap)",
@@ -142,16 +157,7 @@ def page(tmp_path: Path) -> Iterator[Page]:
             executable_path=CHROMIUM,
             headless=True,
             viewport={"width": 1400, "height": 900},
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=["--headless", *CHROMIUM_ARGS],
         )
         context.set_default_timeout(30_000)
         try:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lab_fixtures import BROWSER_REQUIREMENTS, CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -56,7 +56,6 @@ from demo.launch import (  # noqa: E402 - the repository root is importable only
     notebook,
 )
 
-CHROMIUM = os.environ.get("GRADER_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts" / "hub-e2e"
 STUDENT = STUDENTS[0]
 NOTEBOOK = "hw.ipynb"
@@ -69,11 +68,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 pytestmark = [
     pytest.mark.hub,
-    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip)"),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)",
-    ),
+    *BROWSER_REQUIREMENTS,
     pytest.mark.skipif(
         not CHP.exists(),
         reason=f"configurable-http-proxy is not installed at {CHP} (npm ci --prefix tests/hub)",
@@ -138,15 +133,7 @@ def browser_contexts(tmp_path: Path) -> Iterator[dict[str, BrowserContext]]:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_ARGS,
         )
         contexts = {
             name: browser.new_context(
