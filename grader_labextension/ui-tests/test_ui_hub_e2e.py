@@ -299,6 +299,8 @@ def test_course_through_the_hub(
     assignment_view.get_by_role("tab", name="Submissions").click()
     submission_row = assignment_view.locator("tr[data-submission-id]", has_text=STUDENT)
     expect(submission_row.locator("td.jp-grader-number")).to_have_text("1 / 1", timeout=30_000)
+    # the table follows the whole lecture's grading live
+    expect(assignment_view.locator(".jp-grader-live.jp-mod-live")).to_be_visible(timeout=20_000)
     shot(instructor, "15-instructor-submissions")
     # the service agrees
     [graded] = [
