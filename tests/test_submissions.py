@@ -183,6 +183,14 @@ async def test_grade_sheet_and_user_submissions(app: MockGraderService, api: Api
     assert_error(await api.get("users/student/submissions", user="tutor"), 403)
 
 
+async def test_csv_exports_never_become_spreadsheet_formulas(api: ApiClient) -> None:
+    r = await api.post("lectures/1/assignments", user="instructor", body={"name": "=1+1"})
+    assert r.status == 201, r.body
+    r = await api.get("lectures/1/submissions?format=csv", user="tutor")
+    header = r.body.decode().splitlines()[0]
+    assert header.split(",")[-1] == "'=1+1"
+
+
 async def test_failed_request_leaves_no_partial_rows(
     app: MockGraderService, api: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,15 +25,25 @@ SUBMISSION_COLUMNS = [
 ]
 
 
+# a text cell starting with one of these is a formula to spreadsheet programs
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
-    """A CSV cell: empty for unknown values (e.g. a score not graded yet)."""
-    return "" if value is None else value
+    """A CSV cell: empty for unknown values (e.g. a score not graded yet); text that a
+    spreadsheet would run as a formula (a display name "=HYPERLINK(...)") gets a leading
+    apostrophe, so opening the sheet runs nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _csv(header: list[str], rows: Iterable[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow([_cell(v) for v in header])
     writer.writerows([[_cell(v) for v in row] for row in rows])
     return out.getvalue()
 

@@ -52,6 +52,15 @@ def test_submissions_csv_orders_rows_and_leaves_unknown_scores_empty() -> None:
     assert rows[1]["score"] == "" and rows[1]["grading_score"] == ""
 
 
+def test_csv_cells_never_become_spreadsheet_formulas() -> None:
+    text = grade_sheet_csv(
+        [{"username": "mallory", "display_name": '=HYPERLINK("http://x")', "scores": {"@a": 1}}]
+    )
+    rows = read_csv(text)
+    assert rows[0]["display_name"] == '\'=HYPERLINK("http://x")'
+    assert list(rows[0]) == ["username", "display_name", "'@a"] and rows[0]["'@a"] == "1"
+
+
 def test_grade_sheet_csv_has_a_column_per_assignment() -> None:
     text = grade_sheet_csv(
         [

@@ -42,6 +42,14 @@ def format_validation_error(error: ValidationError, where: str) -> str:
     return "; ".join(lines)
 
 
+def _spreadsheet_safe(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (a display name ``=HYPERLINK(...)``)
+    gets a leading apostrophe; everything else is written as it is."""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
+
+
 class Page(BaseModel):
     """``limit``/``offset`` of a paginated list (mixed into query models)."""
 
@@ -287,8 +295,8 @@ class BaseHandler(RequestHandler):
         """Finish with a CSV attachment (UTF-8, header row first)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow([_spreadsheet_safe(name) for name in header])  # assignment names
+        writer.writerows([[_spreadsheet_safe(value) for value in row] for row in rows])
         self.set_header("Content-Type", "text/csv; charset=UTF-8")
         self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
         self.finish(buffer.getvalue())
