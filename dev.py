@@ -110,9 +110,15 @@ def ensure_labextension() -> None:
         run(jlpm, "install", "--immutable", cwd=LABEXT, env=env)
         run(jlpm, "build:prod", cwd=LABEXT, env=env)
         front_stamp.write_text(front_digest)
+    # A plain link rather than `jupyter-builder develop`: develop writes install.json
+    # through the link into the build output, and a wheel built from that tree would
+    # then carry install.json twice (hatch refuses to build it).
     link = VENV / "share" / "jupyter" / "labextensions" / "grader-labextension"
     if not link.is_symlink():
-        run(VENV / "bin" / "jupyter-builder", "develop", "--overwrite", LABEXT, cwd=LABEXT)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.exists():
+            shutil.rmtree(link)
+        link.symlink_to(built, target_is_directory=True)
 
 
 def ensure_node_tools() -> None:
