@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from tornado.web import HTTPError, stream_request_body
 
 from ..errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
@@ -112,19 +112,32 @@ class GitHandler(BaseHandler):
     ) -> tuple[Path, PushPolicy | None]:
         """Check the caller's rights on ``address``; return its directory and push policy."""
         assert self.current_user is not None
-        lecture = await self.db.scalar(select(Lecture).where(Lecture.code == address.lecture_code))
-        if lecture is None or (lecture.deleted and not self.is_admin):
-            raise NotFound(f"Lecture {address.lecture_code!r} does not exist.")
-        role = await self.db.scalar(
-            select(Role.role).where(
-                Role.user_id == self.current_user.id, Role.lecture_id == lecture.id
-            )
-        )
-        if role is None and not self.is_admin:
-            raise Forbidden(f"You have no role in lecture {lecture.code!r}.")
         if max(address.assignment_id, address.submission_id or 0) > MAX_ID:
             raise NotFound(f"No such repository: {address}.")  # ids the database cannot hold
-        assignment = await self.db.get(Assignment, address.assignment_id)
+        # lecture, the caller's role in it and the assignment in one round trip: every
+        # clone, fetch and push asks, and a submit is two of them
+        found = (
+            await self.db.execute(
+                select(Lecture, Role.role, Assignment)
+                .outerjoin(
+                    Role,
+                    and_(Role.lecture_id == Lecture.id, Role.user_id == self.current_user.id),
+                )
+                .outerjoin(
+                    Assignment,
+                    and_(
+                        Assignment.id == address.assignment_id,
+                        Assignment.lecture_id == Lecture.id,
+                    ),
+                )
+                .where(Lecture.code == address.lecture_code)
+            )
+        ).first()
+        lecture, role, assignment = found if found is not None else (None, None, None)
+        if lecture is None or (lecture.deleted and not self.is_admin):
+            raise NotFound(f"Lecture {address.lecture_code!r} does not exist.")
+        if role is None and not self.is_admin:
+            raise Forbidden(f"You have no role in lecture {lecture.code!r}.")
         staff = self.is_admin or role in (LectureRole.TUTOR, LectureRole.INSTRUCTOR)
         if (
             assignment is None
