@@ -44,6 +44,7 @@ from ..orm import (
 )
 from ..rules import scaled_score
 from ..rules.scores import gradebook_score
+from ..store.gradebooks import assignment_gradebook
 from ..store.grading import fence
 from ..store.jobs import JobPriority, enqueue_job
 from .executor import (
@@ -117,7 +118,11 @@ class GradingPipeline:
                 )
             submission, assignment, code, username = row
             props = await session.get(SubmissionProperties, submission.id)
-            gradebook = props.properties if props is not None else assignment.properties
+            gradebook = (
+                props.properties
+                if props is not None
+                else await assignment_gradebook(session, assignment.id)
+            )
             settings = assignment.settings
             return JobContext(
                 task=GradingTask(

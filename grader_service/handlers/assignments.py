@@ -10,6 +10,7 @@ from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..orm import Assignment, AssignmentSettings, AssignmentStatus, LectureRole, Submission, utcnow
 from ..orm.settings import AutogradeType
 from ..rules import check_status_transition
+from ..store.gradebooks import assignment_gradebook
 from ..store.submissions import recompute_scores, regrade_assignment
 from .assignment_models import (
     AssignmentCreate,
@@ -172,7 +173,7 @@ class AssignmentHandler(AssignmentBaseHandler):
             assignment.status = body.status
         if body.settings is not None:
             settings = self.checked_settings(body.settings)
-            self.check_full_auto(settings, assignment.properties)
+            self.check_full_auto(settings, await assignment_gradebook(self.db, assignment.id))
             old = assignment.settings
             assignment.settings = settings
             if (old.deadline, old.late_submission, old.extensions) != (
@@ -239,11 +240,10 @@ class AssignmentPropertiesHandler(AssignmentBaseHandler):
     @authorize()
     async def get(self, lecture_id: int, assignment_id: int) -> None:
         assignment = await self.load_assignment(lecture_id, assignment_id)
-        if assignment.properties is None:
+        gradebook = await assignment_gradebook(self.db, assignment.id)
+        if gradebook is None:
             raise NotFound("The assignment has no gradebook yet; it is created by its release.")
-        self.write_json(
-            assignment.properties if self.is_staff else strip_sources(assignment.properties)
-        )
+        self.write_json(gradebook if self.is_staff else strip_sources(gradebook))
 
 
 def strip_sources(gradebook: dict[str, Any]) -> dict[str, Any]:

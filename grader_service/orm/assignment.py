@@ -75,8 +75,13 @@ class Assignment(TimestampMixin, Base):
     points: Mapped[float] = mapped_column(default=0.0)
     settings: Mapped[AssignmentSettings] = mapped_column(SettingsType(), default=AssignmentSettings)
     # The assignment's gradebook (reference/grader-service.md §6), written by the
-    # service's own release step, never uploaded by clients.
-    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # service's own release step, never uploaded by clients. Deferred: it can be large
+    # (every cell's source) and almost no request needs it, while nearly every request
+    # loads the assignment (decoding it was a tenth of a push+submit's service CPU).
+    # Reading it without loading it first raises; see ``store.assignments.gradebook``.
+    properties: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, default=None, deferred=True, deferred_raiseload=True
+    )
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
     lecture: Mapped[Lecture] = relationship(back_populates="assignments")

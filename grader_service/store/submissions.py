@@ -24,11 +24,11 @@ from ..orm import (
     GradingJob,
     JobKind,
     Submission,
-    SubmissionProperties,
     User,
 )
 from ..orm.settings import FeedbackTiming
 from ..rules import effective_deadline, scaled_score, score_scaling, submission_allowance
+from .gradebooks import copy_gradebook_to_submission
 from .jobs import JobPriority, enqueue_job
 
 # Grader Service marks submissions an instructor made on a student's behalf with this
@@ -129,10 +129,7 @@ async def create_submission(
     )
     session.add(submission)
     await session.flush()
-    if assignment.properties is not None:
-        session.add(
-            SubmissionProperties(submission_id=submission.id, properties=assignment.properties)
-        )
+    await copy_gradebook_to_submission(session, assignment.id, submission.id)
     job = None
     wants_autograde = settings.autograde_type in (AutogradeType.AUTO, AutogradeType.FULL_AUTO)
     if wants_autograde and commit_hash != STAFF_PLACEHOLDER_COMMIT:
