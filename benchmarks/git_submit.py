@@ -21,9 +21,11 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from git import Repo
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from tornado.httpclient import AsyncHTTPClient
 
@@ -112,7 +114,7 @@ class Git:
 class Service:
     """``grader-service`` in a subprocess with a throw-away config."""
 
-    def __init__(self, root: Path, students: int) -> None:
+    def __init__(self, root: Path, students: int, grading: bool) -> None:
         self.root = root
         self.tokens = {f"s{i:02d}": f"tok-s{i:02d}" for i in range(students)}
         self.tokens["teacher"] = "tok-teacher"
@@ -123,6 +125,7 @@ class Service:
                     f"c.GraderService.grader_service_dir = {str(root / 'data')!r}",
                     "c.GraderService.service_port = 0",
                     "c.GraderService.log_level = 'WARN'",
+                    f"c.GraderService.grading_enabled = {grading!r}",
                     "c.GraderService.authenticator_class = "
                     "'grader_service.auth.StaticTokenAuthenticator'",
                     "c.StaticTokenAuthenticator.tokens = "
@@ -169,9 +172,19 @@ class Service:
         return json.loads(response.body) if response.body else {}
 
     async def stop(self) -> None:
+        """SIGTERM, as an operator would; a service that does not stop in time is an error."""
         if self.proc and self.proc.returncode is None:
             self.proc.terminate()
-            await self.proc.wait()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 60)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+                log = (await self.drain).decode(errors="replace") if self.drain else ""
+                raise RuntimeError(
+                    "grader-service did not stop within 60 s of SIGTERM; its log ends:\n"
+                    + "\n".join(log.splitlines()[-40:])
+                ) from None
 
 
 async def prepare(service: Service, root: Path) -> tuple[int, int]:
@@ -192,10 +205,8 @@ async def prepare(service: Service, root: Path) -> tuple[int, int]:
     return lecture, aid
 
 
-async def round_trip(
-    service: Service, root: Path, lecture: int, aid: int, student: str, n: int
-) -> float:
-    """One "Submit": edit, commit, push, POST submission. Returns seconds."""
+async def edit(service: Service, root: Path, aid: int, student: str, n: int) -> Git:
+    """The student's work before "Submit": a clone (once) and a changed answer."""
     git = Git(service.tokens[student], student)
     work = root / student
     if not work.exists():
@@ -204,9 +215,17 @@ async def round_trip(
     nb = nbformat.read(path, as_version=4)
     nb.cells[1].source = f"def f(x):\n    return 2 * x  # attempt {n}\n"
     nbformat.write(nb, path)
+    return git
+
+
+async def submit(
+    service: Service, root: Path, lecture: int, aid: int, student: str, git: Git, n: int
+) -> float:
+    """One "Submit" as the lab extension makes it: commit, push, POST. Returns seconds."""
+    work = root / student
     started = time.perf_counter()
     await git("commit", "--quiet", "-am", f"attempt {n}", cwd=work)
-    sha = await git("rev-parse", "HEAD", cwd=work)
+    sha = Repo(work).head.commit.hexsha  # read from the files, as the extension does
     await git("push", "--quiet", "origin", "main", cwd=work)
     await service.api(
         "POST", f"lectures/{lecture}/assignments/{aid}/submissions", student, {"commit_hash": sha}
@@ -214,21 +233,47 @@ async def round_trip(
     return time.perf_counter() - started
 
 
-def service_cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU seconds of the service process itself and of its finished children (git)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own, children = (int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))
-    tick = os.sysconf("SC_CLK_TCK")
-    return own / tick, children / tick
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds used so far, split by who used them."""
+
+    service: float
+    """The service process itself (Python: HTTP, auth, database, git plumbing)."""
+    service_git: float
+    """The service's finished children: the git processes serving pushes."""
+    clients: float
+    """This process's finished children: the students' git commands (the service is a
+    child too, but it is reaped only at the end, so it is not counted)."""
+    machine: float
+    """All cores of the machine, whoever used them (this benchmark's Python too)."""
+
+    @classmethod
+    def now(cls, service_pid: int) -> Cpu:
+        tick = os.sysconf("SC_CLK_TCK")
+        fields = Path(f"/proc/{service_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (
+            int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+        )
+        return cls(
+            service=(int(fields[11]) + int(fields[12])) / tick,
+            service_git=(int(fields[13]) + int(fields[14])) / tick,
+            clients=usage.ru_utime + usage.ru_stime,
+            machine=(user + nice + system + irq + softirq + steal) / tick,
+        )
+
+    def __sub__(self, other: Cpu) -> Cpu:
+        return Cpu(*(getattr(self, f) - getattr(other, f) for f in _CPU_FIELDS))
+
+    def __add__(self, other: Cpu) -> Cpu:
+        return Cpu(*(getattr(self, f) + getattr(other, f) for f in _CPU_FIELDS))
+
+    def per(self, n: int) -> Cpu:
+        return Cpu(*(getattr(self, f) / n for f in _CPU_FIELDS))
 
 
-def client_cpu_seconds() -> float:
-    """CPU seconds of this process's finished children: the students' git commands.
-
-    The service is a child too, but it is reaped only at the end, so it is not counted.
-    """
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+_CPU_FIELDS = ("service", "service_git", "clients", "machine")
+NO_CPU = Cpu(0.0, 0.0, 0.0, 0.0)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -240,58 +285,65 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="submissions per student and level")
     parser.add_argument("--students", type=int, default=20, help="the concurrent level")
+    parser.add_argument("--grade-here", action="store_true", help="grade in the same service")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        service = Service(root, args.students)
+        service = Service(root, args.students, args.grade_here)
         await service.start()
         try:
             lecture, aid = await prepare(service, root)
             size = sum(p.stat().st_size for p in (root / "source").glob("*.ipynb"))
             print(f"assignment: 3 notebooks, {size / 1024:.0f} KB; service {service.url}")
+            where = "in this service" if args.grade_here else "elsewhere (grading_enabled=False)"
+            print(f"grading of the submissions: {where}")
             results: dict[int, list[float]] = {}
-            cpu: dict[int, tuple[float, float, float]] = {}
+            cpu: dict[int, Cpu] = {}
             assert service.proc is not None
+            pid = service.proc.pid
             for level in (1, args.students):
                 times: list[float] = []
-                cpu_before = service_cpu_seconds(service.proc.pid)
-                client_before = client_cpu_seconds()
+                used = NO_CPU
+                students = [f"s{i:02d}" for i in range(level)]
                 for n in range(args.rounds):
-                    batch = await asyncio.gather(
+                    attempt = n + 100 * level
+                    # everyone edits first (not timed), then all press "Submit" at once
+                    gits = await asyncio.gather(
+                        *(edit(service, root, aid, s, attempt) for s in students)
+                    )
+                    before = Cpu.now(pid)
+                    times += await asyncio.gather(
                         *(
-                            round_trip(service, root, lecture, aid, f"s{i:02d}", n + 100 * level)
-                            for i in range(level)
+                            submit(service, root, lecture, aid, s, git, attempt)
+                            for s, git in zip(students, gits, strict=True)
                         )
                     )
-                    times += batch
+                    used += Cpu.now(pid) - before
                 results[level] = times
-                cpu_after = service_cpu_seconds(service.proc.pid)
-                cpu[level] = (
-                    (cpu_after[0] - cpu_before[0]) / len(times),
-                    (cpu_after[1] - cpu_before[1]) / len(times),
-                    (client_cpu_seconds() - client_before) / len(times),
-                )
+                cpu[level] = used.per(len(times))
             cores = len(os.sched_getaffinity(0))
             print(
                 f"\n{'concurrent students':>20} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} "
                 f"{'p95/target':>11} {'CPU ms/submit: service + its git + client git':>46}"
-                f" {'CPU floor ms':>13}"
+                f" {'CPU floor ms':>13} {'machine CPU ms/submit':>22}"
             )
             for level, times in results.items():
                 p95 = percentile(times, 0.95)
-                own, children, client = cpu[level]
+                c = cpu[level]
                 # all students submit at once and the machine's cores do everything
                 # (service and clients): the last one cannot finish before this
-                floor = level * (own + children + client) / min(cores, level)
+                floor = level * (c.service + c.service_git + c.clients) / min(cores, level)
                 print(
                     f"{level:>20} {len(times):>5} {1000 * statistics.median(times):>8.0f} "
                     f"{1000 * p95:>8.0f} {p95 / TARGET_P95_S:>10.2f}x "
-                    f"{1000 * own:>21.0f} + {1000 * children:>6.0f} + {1000 * client:<14.0f}"
-                    f" {1000 * floor:>13.0f}"
+                    f"{1000 * c.service:>21.0f} + {1000 * c.service_git:>6.0f} + "
+                    f"{1000 * c.clients:<14.0f} {1000 * floor:>13.0f} {1000 * c.machine:>22.0f}"
                 )
             print(
                 f"CPU floor: concurrent students x CPU per submit / {cores} cores, the "
-                "least time the last of a burst needs when clients share the machine."
+                "least time the last of a burst needs when clients share the machine.\n"
+                "machine CPU: all cores during the bursts, whoever used them (also this "
+                "benchmark's own Python)."
             )
             ratio = statistics.median(results[args.students]) / statistics.median(results[1])
             print(f"\nmedian at {args.students} students / median alone: {ratio:.2f}x")

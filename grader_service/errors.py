@@ -55,6 +55,12 @@ class Conflict(GraderError):
     status = HTTPStatus.CONFLICT
 
 
+class PayloadTooLarge(GraderError):
+    """The request body is larger than the service takes (413)."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
 class UnsupportedMediaType(GraderError):
     """The request body is not of the media type the route takes (415)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 import pytest_asyncio
 from traitlets.config import Config
 
+from grader_service.git.commands import git, git_text
+from grader_service.git.repos import MAIN, ensure_bare_repo, is_commit_on_main, main_tip
 from tests.conftest import TOKENS
 from tests.convert.notebooks import HIDDEN_TEXT, MARK_SCHEME_TEXT
 from tests.gitutil import GitClient, write_source_assignment
@@ -172,6 +175,23 @@ async def test_push_policy_refuses_with_the_rule(
     await student.run("push", "--quiet", "origin", "main", cwd=work)
 
 
+async def test_a_large_file_deleted_again_before_the_push_is_still_refused(
+    app: MockGraderService, api: ApiClient, released: dict[str, Any], tmp_path: Path
+) -> None:
+    path = f"lectures/1/assignments/{released['id']}"
+    settings = {"max_file_size_mb": 1, "allowed_files": ["*.csv"]}
+    assert (await api.put(path, user="instructor", body={"settings": settings})).status == 200
+    student = client(app, "student")
+    work = tmp_path / "work"
+    await student.clone(f"lect1/{released['id']}/user/student", work)
+    (work / "dump.csv").write_bytes(b"1,2\n" * 400_000)  # 1.5 MiB
+    await student.commit_all(work, "oops")
+    (work / "dump.csv").unlink()
+    await student.commit_all(work, "removed again")
+    code, out = await student.run("push", "origin", "main", cwd=work, check=False)
+    assert code != 0 and "dump.csv: 1.5 MiB is larger than the limit of 1.0 MiB" in out, out
+
+
 async def test_history_cannot_be_rewritten(
     app: MockGraderService, released: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -204,6 +224,79 @@ async def test_unauthenticated_git_gets_basic_challenge(api: ApiClient) -> None:
     r = await api.get("/git/lect1/1/source/info/refs?service=git-upload-pack")
     assert_error(r, 401)
     assert r.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def upload_pack_request(want: str) -> bytes:
+    """What ``git fetch`` POSTs for one commit (protocol v0): a want, a flush, done."""
+
+    def pkt(text: str) -> bytes:
+        return f"{len(text) + 4:04x}{text}".encode()
+
+    return pkt(f"want {want}\n") + b"0000" + pkt("done\n")
+
+
+async def test_smart_http_speaks_git_protocol_with_gzip_bodies(
+    api: ApiClient, released: dict[str, Any]
+) -> None:
+    repo = f"/git/lect1/{released['id']}/user/student"
+    r = await api.get(f"{repo}/info/refs?service=git-upload-pack", user="student")
+    assert r.status == 200
+    assert r.headers["Content-Type"] == "application/x-git-upload-pack-advertisement"
+    assert r.headers["Cache-Control"].startswith("no-cache")
+    # v0: a line naming the service and a flush, then the refs
+    assert r.body.startswith(b"001e# service=git-upload-pack\n0000")
+    head = r.body[len(b"001e# service=git-upload-pack\n0000") + 4 :][:40].decode()
+    assert all(c in "0123456789abcdef" for c in head) and len(head) == 40
+
+    # git gzips larger fetch requests: the service inflates them on the way to git
+    pack = {"Content-Type": "application/x-git-upload-pack-request"}
+    body = gzip.compress(upload_pack_request(head))
+    r = await api.post(
+        f"{repo}/git-upload-pack",
+        user="student",
+        headers=pack | {"Content-Encoding": "gzip"},
+        raw_body=body,
+    )
+    assert r.status == 200 and b"PACK" in r.body, r.body[:200]
+    # a body cut short is refused, and an encoding git never sends as well
+    r = await api.post(
+        f"{repo}/git-upload-pack",
+        user="student",
+        headers=pack | {"Content-Encoding": "gzip"},
+        raw_body=body[: len(body) // 2],
+    )
+    assert_error(r, 400)
+    r = await api.post(
+        f"{repo}/git-upload-pack",
+        user="student",
+        headers=pack | {"Content-Encoding": "br"},
+        raw_body=body,
+    )
+    assert_error(r, 415)
+
+
+async def test_gzip_bodies_may_not_inflate_beyond_the_limit(make_app: Any, tmp_path: Path) -> None:
+    c = Config()
+    c.GraderService.max_body_size = 64 * 1024
+    app = await make_app(c)
+    api = ApiClient(app.url, TOKENS)
+    try:
+        r = await api.post("lectures/1/assignments", user="instructor", body={"name": "bomb"})
+        teacher = client(app, "instructor")
+        await teacher.clone(f"lect1/{r.json['id']}/source", tmp_path / "src")
+        bomb = gzip.compress(b"0" * (1024 * 1024))  # 1 KiB that inflates to 1 MiB
+        r = await api.post(
+            f"/git/lect1/{r.json['id']}/source/git-upload-pack",
+            user="instructor",
+            headers={
+                "Content-Type": "application/x-git-upload-pack-request",
+                "Content-Encoding": "gzip",
+            },
+            raw_body=bomb,
+        )
+        assert_error(r, 413)
+    finally:
+        api.close()
 
 
 async def test_reset_to_release_keeps_history(
@@ -305,3 +398,21 @@ async def test_twenty_students_push_and_submit_at_once(make_app: Any, tmp_path: 
         assert sorted(s["commit_hash"] for s in r.json) == sorted(sha for sha, _ in results)
     finally:
         api.close()
+
+
+async def test_main_tip_is_read_from_loose_and_packed_refs(tmp_path: Path) -> None:
+    repo = tmp_path / "repo.git"
+    await ensure_bare_repo(repo)
+    assert main_tip(repo) is None and not await is_commit_on_main(repo, "a" * 40)
+    empty_tree = await git_text("hash-object", "-t", "tree", "-w", "--stdin", cwd=repo, input=b"")
+    first = await git_text("commit-tree", empty_tree, "-m", "one", cwd=repo)
+    second = await git_text("commit-tree", empty_tree, "-p", first, "-m", "two", cwd=repo)
+    await git("update-ref", MAIN, second, cwd=repo)
+    assert main_tip(repo) == second
+    await git("pack-refs", "--all", cwd=repo)  # what gc does: the loose ref is gone
+    assert not (repo / "refs" / "heads" / "main").exists()
+    assert main_tip(repo) == second
+    # the tip without git, an older commit through git, anything else not at all
+    assert await is_commit_on_main(repo, second) and await is_commit_on_main(repo, first)
+    assert not await is_commit_on_main(repo, empty_tree)
+    assert not await is_commit_on_main(repo, "b" * 40)

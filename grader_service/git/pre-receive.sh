@@ -15,20 +15,35 @@ set -f  # no pathname expansion: paths and patterns are data
 newline='
 '
 report=""
+# Every push pays for this hook, so the common case costs two git processes: one walk
+# over the new objects (rev-list leaves out blobs above the limit and names them with a
+# "~"), one listing of the tree. Paths and sizes are looked up only for a refusal.
 while read -r old new ref; do
     case "$new" in *[!0]*) ;; *) continue ;; esac  # a deletion adds no content
-    big=$(git rev-list --objects "$new" --not --all |
-        git cat-file --batch-check='%(objecttype) %(objectsize) %(rest)' |
-        awk -v max="$GRADER_MAX_FILE_SIZE" -v ref="$ref" '
-            $1 == "blob" && $2 + 0 > max + 0 {
-                path = $0; sub(/^[^ ]+ [^ ]+ /, "", path)
-                printf "  - %s: %s: %.1f MiB is larger than the limit of %.1f MiB\n",
-                    ref, path, $2 / 1048576, max / 1048576
-            }')
-    [ -n "$big" ] && report="$report$big$newline"
+    oversize=""
+    IFS=$newline
+    for object in $(git rev-list --objects --no-object-names \
+        --filter=blob:limit=$((GRADER_MAX_FILE_SIZE + 1)) --filter-print-omitted \
+        "$new" --not --all); do
+        case "$object" in "~"*) oversize=1; break ;; esac
+    done
+    unset IFS
+    if [ -n "$oversize" ]; then
+        big=$(git rev-list --objects "$new" --not --all |
+            git cat-file --batch-check='%(objecttype) %(objectsize) %(rest)' |
+            awk -v max="$GRADER_MAX_FILE_SIZE" -v ref="$ref" '
+                $1 == "blob" && $2 + 0 > max + 0 {
+                    path = $0; sub(/^[^ ]+ [^ ]+ /, "", path)
+                    printf "  - %s: %s: %.1f MiB is larger than the limit of %.1f MiB\n",
+                        ref, path, $2 / 1048576, max / 1048576
+                }')
+        [ -n "$big" ] && report="$report$big$newline"
+    fi
     files=$(git ls-tree -r --name-only "$new")
-    count=0
-    [ -n "$files" ] && count=$(printf '%s\n' "$files" | wc -l)
+    IFS=$newline
+    set -- $files  # one argument per path (pathname expansion is off)
+    unset IFS
+    count=$#
     if [ "$count" -gt "$GRADER_MAX_FILE_COUNT" ]; then
         report="$report  - $ref: $count files is more than the limit of $GRADER_MAX_FILE_COUNT files$newline"
     fi

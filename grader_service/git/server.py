@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
+from typing import Any
 
-from traitlets import Float, Integer, Unicode, default
+from traitlets import Float, Integer, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..orm.settings import AssignmentSettings
@@ -36,18 +36,22 @@ class GitServer(LoggingConfigurable):
         (``max_file_count``).""",
     ).tag(config=True)
 
-    http_backend = Unicode(
-        help="Path of ``git-http-backend`` (default: found through ``git --exec-path``)."
+    gc_every_pushes = Integer(
+        50,
+        min=1,
+        help="""Run ``git gc --auto`` on a repository after this many pushes to it (in the
+        background, counted per service process).
+
+        Pushes do not start it themselves: in git's default, every push would pay for
+        one more process that almost never has anything to do (a student's repository
+        takes years to reach gc's thresholds, an instructor's source a few dozen pushes).""",
     ).tag(config=True)
 
-    @default("http_backend")
-    def _find_http_backend(self) -> str:
-        exec_path = subprocess.run(
-            ["git", "--exec-path"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        return str(Path(exec_path) / "git-http-backend")
-
     data_dir = Unicode(help="The service's data directory (set by the application).")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pushes: dict[Path, int] = {}
 
     @property
     def git_root(self) -> Path:
@@ -90,24 +94,28 @@ class GitServer(LoggingConfigurable):
         size, count = self.limits(settings)
         return PushPolicy(max_file_size=size, max_file_count=count)
 
-    def backend_environment(
-        self, address: RepoAddress, suffix: str, username: str, policy: PushPolicy | None
+    def pack_environment(
+        self, policy: PushPolicy | None, protocol: str | None = None
     ) -> dict[str, str]:
-        """Environment for ``git http-backend`` serving one request (CGI variables aside)."""
+        """Environment for ``git upload-pack``/``receive-pack`` serving one request."""
         env = git_environment(
             {
-                "GIT_PROJECT_ROOT": str(self.git_root),
-                "GIT_HTTP_EXPORT_ALL": "1",
-                "PATH_INFO": f"/{address}/{suffix}",
-                "REMOTE_USER": username,
                 # hooks come from the service, never from inside a repository
                 "GIT_CONFIG_COUNT": "2",
                 "GIT_CONFIG_KEY_0": "core.hooksPath",
                 "GIT_CONFIG_VALUE_0": str(self.hooks_dir),
-                "GIT_CONFIG_KEY_1": "http.receivepack",
-                "GIT_CONFIG_VALUE_1": "true",
+                "GIT_CONFIG_KEY_1": "receive.autogc",
+                "GIT_CONFIG_VALUE_1": "false",  # see gc_every_pushes
             }
         )
+        if protocol:
+            env["GIT_PROTOCOL"] = protocol
         if policy is not None:
             env.update(policy.environment())
         return env
+
+    def count_push(self, repo: Path) -> bool:
+        """Note a push to ``repo``; whether it is time for its ``git gc --auto``."""
+        count = self._pushes.get(repo, 0) + 1
+        self._pushes[repo] = count % self.gc_every_pushes
+        return count >= self.gc_every_pushes

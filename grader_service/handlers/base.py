@@ -10,6 +10,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Coroutine
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -182,11 +183,15 @@ class BaseHandler(RequestHandler):
         self._uncount()
         if self._db is not None:
             # on_finish cannot await; close (and roll back) in a task we keep alive.
-            tasks: set[asyncio.Task[None]] = self.settings["background_tasks"]
-            task = asyncio.ensure_future(self._db.close())
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            self.in_background(self._db.close())
             self._db = None
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` beyond this request; the service waits for it (briefly) to stop."""
+        tasks: set[asyncio.Task[None]] = self.settings["background_tasks"]
+        task = asyncio.ensure_future(work)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     def get_token(self) -> str | None:
         """The API token from ``Authorization: token|Bearer`` or Basic (git's way)."""
