@@ -14,6 +14,7 @@ import pytest_asyncio
 from traitlets.config import Config
 
 from grader_service.git.commands import git, git_text
+from grader_service.git.layout import RepoAddress, RepoType
 from grader_service.git.repos import MAIN, ensure_bare_repo, is_commit_on_main, main_tip
 from tests.conftest import TOKENS
 from tests.convert.notebooks import HIDDEN_TEXT, MARK_SCHEME_TEXT
@@ -416,3 +417,42 @@ async def test_main_tip_is_read_from_loose_and_packed_refs(tmp_path: Path) -> No
     assert await is_commit_on_main(repo, second) and await is_commit_on_main(repo, first)
     assert not await is_commit_on_main(repo, empty_tree)
     assert not await is_commit_on_main(repo, "b" * 40)
+
+
+async def test_pushes_pack_the_repository_every_gc_every_pushes(
+    make_app: Any, tmp_path: Path
+) -> None:
+    c = Config()
+    c.GitServer.gc_every_pushes = 2
+    app = await make_app(c)
+    api = ApiClient(app.url, TOKENS)
+    try:
+        aid = await api.post("lectures/1/assignments", user="instructor", body={"name": "gc"})
+        aid = aid.json["id"]
+        teacher = client(app, "instructor")
+        work = tmp_path / "src"
+        await teacher.clone(f"lect1/{aid}/source", work)
+        repo = app.git_server.directory(RepoAddress("lect1", aid, RepoType.SOURCE))
+        # every push keeps its pack, and gc --auto merges as soon as there are two
+        await git("config", "transfer.unpackLimit", "1", cwd=repo)
+        await git("config", "gc.autoPackLimit", "1", cwd=repo)
+
+        def packs() -> int:
+            return len(list((repo / "objects" / "pack").glob("*.pack")))
+
+        for n in range(3):
+            (work / "notes.md").write_text(f"version {n}\n")
+            await teacher.commit_all(work, f"v{n}")
+            await teacher.run("push", "--quiet", "origin", "main", cwd=work)
+            if n == 0:
+                assert packs() == 1
+            elif n == 1:  # the second push's gc merges the two packs into one
+                for _ in range(100):  # gc runs after the response, in the background
+                    if packs() == 1:
+                        break
+                    await asyncio.sleep(0.05)
+                assert packs() == 1, "the second push did not start git gc"
+        assert packs() == 2  # the third push does not start gc
+        assert main_tip(repo) == (await teacher.run("rev-parse", "HEAD", cwd=work))[1].strip()
+    finally:
+        api.close()
