@@ -114,8 +114,13 @@ class Git:
 class Service:
     """``grader-service`` in a subprocess with a throw-away config."""
 
-    def __init__(self, root: Path, students: int, grading: bool) -> None:
+    def __init__(
+        self, name: str, root: Path, students: int, grading: bool, code: Path | None = None
+    ) -> None:
+        self.name = name
         self.root = root
+        self.code = code  # grader_service is imported from here (a baseline) if set
+        root.mkdir(parents=True)
         self.tokens = {f"s{i:02d}": f"tok-s{i:02d}" for i in range(students)}
         self.tokens["teacher"] = "tok-teacher"
         config = root / "config.py"
@@ -152,6 +157,7 @@ class Service:
             str(self.config),
             "--log-level=INFO",
             cwd=self.root,
+            env=os.environ | ({"PYTHONPATH": str(self.code)} if self.code else {}),
             stderr=asyncio.subprocess.PIPE,
         )
         assert self.proc.stderr is not None
@@ -281,74 +287,136 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+async def baseline_code(rev: str, into: Path) -> Path:
+    """The service's code (and migrations) at git revision ``rev``, extracted to ``into``."""
+    into.mkdir()
+    top = Path(__file__).resolve().parent.parent
+    archive = await asyncio.create_subprocess_shell(
+        f"git -C {top} archive {rev} grader_service migrations | tar -x -C {into}",
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await archive.communicate()
+    if archive.returncode or not (into / "grader_service").is_dir():
+        raise SystemExit(f"--baseline {rev}: {err.decode().strip() or 'no grader_service there'}")
+    return into
+
+
+async def measure(
+    service: Service, lecture: int, aid: int, students: list[str], attempt: int
+) -> tuple[list[float], Cpu]:
+    """Everyone edits (not timed), then all press "Submit" at once: times and CPU used."""
+    assert service.proc is not None
+    gits = await asyncio.gather(*(edit(service, service.root, aid, s, attempt) for s in students))
+    before = Cpu.now(service.proc.pid)
+    times = await asyncio.gather(
+        *(
+            submit(service, service.root, lecture, aid, s, git, attempt)
+            for s, git in zip(students, gits, strict=True)
+        )
+    )
+    return times, Cpu.now(service.proc.pid) - before
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="submissions per student and level")
     parser.add_argument("--students", type=int, default=20, help="the concurrent level")
     parser.add_argument("--grade-here", action="store_true", help="grade in the same service")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run the service of git revision REV, alternating bursts with this one",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        service = Service(root, args.students, args.grade_here)
-        await service.start()
+        services = [Service("this checkout", root / "current", args.students, args.grade_here)]
+        if args.baseline:
+            code = await baseline_code(args.baseline, root / "baseline-code")
+            services.append(
+                Service(args.baseline, root / "baseline", args.students, args.grade_here, code)
+            )
+        assignments: dict[str, tuple[int, int]] = {}
         try:
-            lecture, aid = await prepare(service, root)
-            size = sum(p.stat().st_size for p in (root / "source").glob("*.ipynb"))
-            print(f"assignment: 3 notebooks, {size / 1024:.0f} KB; service {service.url}")
-            where = "in this service" if args.grade_here else "elsewhere (grading_enabled=False)"
+            for service in services:
+                await service.start()
+                assignments[service.name] = await prepare(service, service.root)
+            size = sum(p.stat().st_size for p in (root / "current/source").glob("*.ipynb"))
+            print(f"assignment: 3 notebooks, {size / 1024:.0f} KB")
+            where = "in the service" if args.grade_here else "elsewhere (grading_enabled=False)"
             print(f"grading of the submissions: {where}")
-            results: dict[int, list[float]] = {}
-            cpu: dict[int, Cpu] = {}
-            assert service.proc is not None
-            pid = service.proc.pid
+            times: dict[tuple[str, int], list[float]] = {}
+            cpu: dict[tuple[str, int], Cpu] = {}
             for level in (1, args.students):
-                times: list[float] = []
-                used = NO_CPU
                 students = [f"s{i:02d}" for i in range(level)]
                 for n in range(args.rounds):
-                    attempt = n + 100 * level
-                    # everyone edits first (not timed), then all press "Submit" at once
-                    gits = await asyncio.gather(
-                        *(edit(service, root, aid, s, attempt) for s in students)
-                    )
-                    before = Cpu.now(pid)
-                    times += await asyncio.gather(
-                        *(
-                            submit(service, root, lecture, aid, s, git, attempt)
-                            for s, git in zip(students, gits, strict=True)
+                    # alternate who goes first: both see the same machine, noise included
+                    order = services if n % 2 == 0 else services[::-1]
+                    for service in order:
+                        key = (service.name, level)
+                        burst, used = await measure(
+                            service, *assignments[service.name], students, n + 100 * level
                         )
-                    )
-                    used += Cpu.now(pid) - before
-                results[level] = times
-                cpu[level] = used.per(len(times))
-            cores = len(os.sched_getaffinity(0))
-            print(
-                f"\n{'concurrent students':>20} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} "
-                f"{'p95/target':>11} {'CPU ms/submit: service + its git + client git':>46}"
-                f" {'CPU floor ms':>13} {'machine CPU ms/submit':>22}"
-            )
-            for level, times in results.items():
-                p95 = percentile(times, 0.95)
-                c = cpu[level]
-                # all students submit at once and the machine's cores do everything
-                # (service and clients): the last one cannot finish before this
-                floor = level * (c.service + c.service_git + c.clients) / min(cores, level)
-                print(
-                    f"{level:>20} {len(times):>5} {1000 * statistics.median(times):>8.0f} "
-                    f"{1000 * p95:>8.0f} {p95 / TARGET_P95_S:>10.2f}x "
-                    f"{1000 * c.service:>21.0f} + {1000 * c.service_git:>6.0f} + "
-                    f"{1000 * c.clients:<14.0f} {1000 * floor:>13.0f} {1000 * c.machine:>22.0f}"
-                )
-            print(
-                f"CPU floor: concurrent students x CPU per submit / {cores} cores, the "
-                "least time the last of a burst needs when clients share the machine.\n"
-                "machine CPU: all cores during the bursts, whoever used them (also this "
-                "benchmark's own Python)."
-            )
-            ratio = statistics.median(results[args.students]) / statistics.median(results[1])
-            print(f"\nmedian at {args.students} students / median alone: {ratio:.2f}x")
+                        times[key] = times.get(key, []) + burst
+                        cpu[key] = cpu.get(key, NO_CPU) + used
+            report(times, cpu, len(os.sched_getaffinity(0)))
+            if args.baseline:
+                compare(times, cpu, services[0].name, args.baseline, args.students)
         finally:
-            await service.stop()
+            for service in services:
+                await service.stop()
+
+
+def report(
+    times: dict[tuple[str, int], list[float]], cpu: dict[tuple[str, int], Cpu], cores: int
+) -> None:
+    """The table: latency, the CPU each part used per submit, and the burst's CPU floor."""
+    print(
+        f"\n{'service':>14} {'students':>9} {'n':>5} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p95/target':>11} {'CPU ms/submit: service + its git + client git':>46}"
+        f" {'CPU floor ms':>13} {'machine CPU ms/submit':>22}"
+    )
+    for (name, level), samples in times.items():
+        c = cpu[name, level].per(len(samples))
+        p95 = percentile(samples, 0.95)
+        # all students submit at once and the machine's cores do everything
+        # (service and clients): the last one cannot finish before this
+        floor = level * (c.service + c.service_git + c.clients) / min(cores, level)
+        print(
+            f"{name[:14]:>14} {level:>9} {len(samples):>5} "
+            f"{1000 * statistics.median(samples):>7.0f} {1000 * p95:>7.0f} "
+            f"{p95 / TARGET_P95_S:>10.2f}x "
+            f"{1000 * c.service:>21.0f} + {1000 * c.service_git:>6.0f} + "
+            f"{1000 * c.clients:<14.0f} {1000 * floor:>13.0f} {1000 * c.machine:>22.0f}"
+        )
+    print(
+        f"CPU floor: students x CPU per submit / {cores} cores, the least time the last "
+        "of a burst needs when clients share the machine.\n"
+        "machine CPU: all cores during the bursts, whoever used them (also this "
+        "benchmark's own Python)."
+    )
+    for name in dict.fromkeys(name for name, _ in times):
+        levels = sorted(level for n, level in times if n == name)
+        alone, crowd = (statistics.median(times[name, lv]) for lv in (levels[0], levels[-1]))
+        print(f"{name}: median at {levels[-1]} students / median alone: {crowd / alone:.2f}x")
+
+
+def compare(
+    times: dict[tuple[str, int], list[float]],
+    cpu: dict[tuple[str, int], Cpu],
+    current: str,
+    baseline: str,
+    students: int,
+) -> None:
+    """Baseline / this checkout, from bursts that alternated on the same machine."""
+    print(f"\n{baseline} / this checkout at {students} students (above 1: this one is better)")
+    for label, pick in (
+        ("p50", lambda name: statistics.median(times[name, students])),
+        ("p95", lambda name: percentile(times[name, students], 0.95)),
+        ("service CPU", lambda name: cpu[name, students].service),
+        ("service git CPU", lambda name: cpu[name, students].service_git),
+    ):
+        print(f"  {label:>16}: {pick(baseline) / max(pick(current), 1e-9):.2f}x")
 
 
 if __name__ == "__main__":
