@@ -1,12 +1,17 @@
 """Push + submit round trip of a typical assignment, with 1 and with 20 students at once.
 
     .venv/bin/python benchmarks/git_submit.py [--rounds 5] [--students 20]
+        [--db URL] [--baseline REV [--db URL2]] [--grade-here]
 
-Starts the real service (``grader-service`` in its own process, SQLite), releases an
-assignment of 3 notebooks (about 200 KB), then times what a student's "Submit" costs:
-commit, ``git push`` over HTTP (with the server-side push policy hook) and the
-submission API call. Each student works in their own clone. Prints p50/p95 per
-concurrency level and the ratio of p95 to the target (1 s at 20 concurrent students).
+Starts the real service (``grader-service`` in its own process, SQLite or ``--db``) as an
+API replica (grading elsewhere unless ``--grade-here``), releases an assignment of 3
+notebooks (about 200 KB), lets each student change an answer, then times what pressing
+"Submit" costs when everyone does at once: commit, ``git push`` over HTTP (with the
+server-side push policy hook) and the submission API call. Each student works in their
+own clone. Prints p50/p95 per concurrency level, the ratio of p95 to the target (1 s at
+20 concurrent students) and the CPU each part used. ``--baseline REV`` runs the service
+of another git revision beside this one, bursts alternating, and prints the ratios.
+See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -115,7 +120,13 @@ class Service:
     """``grader-service`` in a subprocess with a throw-away config."""
 
     def __init__(
-        self, name: str, root: Path, students: int, grading: bool, code: Path | None = None
+        self,
+        name: str,
+        root: Path,
+        students: int,
+        grading: bool,
+        code: Path | None = None,
+        db_url: str | None = None,
     ) -> None:
         self.name = name
         self.root = root
@@ -131,6 +142,7 @@ class Service:
                     "c.GraderService.service_port = 0",
                     "c.GraderService.log_level = 'WARN'",
                     f"c.GraderService.grading_enabled = {grading!r}",
+                    *([f"c.GraderService.db_url = {db_url!r}"] if db_url else []),
                     "c.GraderService.authenticator_class = "
                     "'grader_service.auth.StaticTokenAuthenticator'",
                     "c.StaticTokenAuthenticator.tokens = "
@@ -301,6 +313,23 @@ async def baseline_code(rev: str, into: Path) -> Path:
     return into
 
 
+async def empty_database(url: str) -> None:
+    """Drop everything in the database at ``url`` (the service creates its schema)."""
+    from sqlalchemy import MetaData, text
+
+    from grader_service.orm.db import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            metadata = MetaData()
+            await connection.run_sync(metadata.reflect)
+            await connection.run_sync(metadata.drop_all)
+            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        await engine.dispose()
+
+
 async def measure(
     service: Service, lecture: int, aid: int, students: list[str], attempt: int
 ) -> tuple[list[float], Cpu]:
@@ -323,6 +352,13 @@ async def main() -> None:
     parser.add_argument("--students", type=int, default=20, help="the concurrent level")
     parser.add_argument("--grade-here", action="store_true", help="grade in the same service")
     parser.add_argument(
+        "--db",
+        metavar="URL",
+        action="append",
+        help="PostgreSQL database for the service (SQLite if not given; twice with "
+        "--baseline: one each). Its tables are dropped and created again",
+    )
+    parser.add_argument(
         "--baseline",
         metavar="REV",
         help="also run the service of git revision REV, alternating bursts with this one",
@@ -330,11 +366,31 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        services = [Service("this checkout", root / "current", args.students, args.grade_here)]
+        databases = args.db or []
+        if databases and len(databases) != 1 + bool(args.baseline):
+            parser.error("give one --db per service (two with --baseline)")
+        for url in databases:
+            await empty_database(url)
+        services = [
+            Service(
+                "this checkout",
+                root / "current",
+                args.students,
+                args.grade_here,
+                db_url=databases[0] if databases else None,
+            )
+        ]
         if args.baseline:
             code = await baseline_code(args.baseline, root / "baseline-code")
             services.append(
-                Service(args.baseline, root / "baseline", args.students, args.grade_here, code)
+                Service(
+                    args.baseline,
+                    root / "baseline",
+                    args.students,
+                    args.grade_here,
+                    code,
+                    db_url=databases[1] if databases else None,
+                )
             )
         assignments: dict[str, tuple[int, int]] = {}
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,6 +16,9 @@ from .base import Authenticator
 from .roles import ensure_user, parse_group_roles, sync_roles
 
 log = logging.getLogger(__name__)
+
+_REMEMBERED_TOKENS = 10_000
+"""How many non-service tokens the resolver remembers (least recently used go first)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ class IdentityResolver:
     def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
         self._synced_groups: dict[str, tuple[str, ...]] = {}
+        # Hashes of tokens that are not the service's own (hub tokens, mostly): they are
+        # looked up once, not on every request. Safe to remember, unlike a hit: a new
+        # service token is a fresh random value that no earlier request can have shown.
+        self._not_service_tokens: OrderedDict[str, None] = OrderedDict()
 
     async def resolve(self, session: AsyncSession, token: str) -> Identity:
         """The identity for ``token``; raises :class:`Unauthorized` if nobody owns it."""
@@ -76,10 +84,16 @@ class IdentityResolver:
         """Force a role re-sync on the user's next request (after roles changed)."""
         self._synced_groups.pop(username, None)
 
-    @staticmethod
-    async def _service_token_user(session: AsyncSession, token: str) -> User | None:
-        row = await session.scalar(select(ApiToken).where(ApiToken.hashed == hash_token(token)))
+    async def _service_token_user(self, session: AsyncSession, token: str) -> User | None:
+        hashed = hash_token(token)
+        if hashed in self._not_service_tokens:
+            self._not_service_tokens.move_to_end(hashed)
+            return None
+        row = await session.scalar(select(ApiToken).where(ApiToken.hashed == hashed))
         if row is None:
+            self._not_service_tokens[hashed] = None
+            if len(self._not_service_tokens) > _REMEMBERED_TOKENS:
+                self._not_service_tokens.popitem(last=False)
             return None
         now = utcnow()
         if row.expires_at is not None and row.expires_at <= now:

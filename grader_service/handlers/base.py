@@ -102,6 +102,9 @@ class BaseHandler(RequestHandler):
     # Grader Service 0.12 had GET routes that change state; their aliases set this so
     # they get a writing transaction like POST does.
     mutating_get = False
+    # Handlers whose POSTs only read (git's: the pack goes to git, not to the database)
+    # set this, so they do not queue for SQLite's single write lock.
+    read_only = False
 
     # -- services from the application settings ------------------------------------
 
@@ -124,7 +127,8 @@ class BaseHandler(RequestHandler):
     def db(self) -> AsyncSession:
         """This request's database session (writing verbs get a write transaction)."""
         if self._db is None:
-            if self.request.method in ("GET", "HEAD", "OPTIONS") and not self.mutating_get:
+            reading = self.request.method in ("GET", "HEAD", "OPTIONS") and not self.mutating_get
+            if reading or self.read_only:
                 self._db = self.session_factory()
             else:
                 self._db = self.settings["write_session_factory"]()

@@ -55,6 +55,7 @@ class GitQuery(Strict):
 class GitHandler(BaseHandler):
     """``{base}git/{lecture_code}/{assignment_id}/{repo type}[/...]/(info/refs|git-*-pack)``."""
 
+    read_only = True
     proc: asyncio.subprocess.Process | None = None
     _service: str  # git-upload-pack or git-receive-pack
     _advertise: bool  # info/refs (the ref advertisement) rather than the pack exchange
@@ -326,10 +327,11 @@ class GitHandler(BaseHandler):
         """
         if await head_commit(repo) is None:
             return
-        assignment = await self.db.get(Assignment, address.assignment_id)
-        if assignment is not None and assignment.status == AssignmentStatus.CREATED:
-            assignment.status = AssignmentStatus.PUSHED
-            await self.db.commit()
+        async with self.settings["write_session_factory"]() as session:
+            assignment = await session.get(Assignment, address.assignment_id)
+            if assignment is not None and assignment.status == AssignmentStatus.CREATED:
+                assignment.status = AssignmentStatus.PUSHED
+                await session.commit()
 
 
 def pkt_line(text: str) -> bytes:

@@ -154,13 +154,16 @@ class SubmissionListHandler(SubmissionBaseHandler):
             submission, job = await create_submission(
                 self.db, assignment, student, body.commit_hash, now=utcnow(), by_staff=by_staff
             )
+            # asked before the commit: afterwards it would be a second write transaction
+            # (on SQLite, a second wait for the one writer) to read one number
+            position = await queue_position(self.db, job) if job is not None else None
             await self.db.commit()
         if job is not None:
             self.notify_grading()
         submission.user = student
         out = SubmissionCreated(
             **self.view(assignment, submission).model_dump(),
-            job=JobOut.of(job, await queue_position(self.db, job)) if job else None,
+            job=JobOut.of(job, position) if job else None,
         )
         self.write_json(out, status=201)
 

@@ -94,6 +94,23 @@ def create_engine(url: str | URL, *, immediate: bool = False, **kwargs: Any) -> 
         # finish at once, and the burst of their callbacks stalls the event loop.
         kwargs.setdefault("pool_size", 5)
         kwargs.setdefault("max_overflow", 5)
+    elif db_url.get_backend_name() == "sqlite" and db_url.database not in (None, "", ":memory:"):
+        if immediate:
+            # SQLite has one writer, and a write transaction holds its connection from
+            # its first statement to its end: with a single connection, the pool is
+            # that lock, and writers wait for it in order, woken the moment it is free.
+            # Otherwise they would wait in SQLite's busy handler, which sleeps 1 to
+            # 100 ms between tries: a burst of submissions then waits mostly on sleeps.
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 30)
+        else:
+            # Every SQLite connection is a thread (aiosqlite), an open file and three
+            # PRAGMAs. Connections beyond pool_size are closed when returned, so a burst
+            # larger than the pool would open and close one per request; keep them (an
+            # idle one costs a sleeping thread).
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 20)
     engine = create_async_engine(db_url, **kwargs)
     if db_url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _enable_sqlite_integrity)
