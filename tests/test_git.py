@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from traitlets.config import Config
 
+from grader_service.errors import BadRequest
 from grader_service.git.commands import git, git_text
 from grader_service.git.layout import RepoAddress, RepoType
 from grader_service.git.repos import MAIN, ensure_bare_repo, is_commit_on_main, main_tip
@@ -456,3 +457,14 @@ async def test_pushes_pack_the_repository_every_gc_every_pushes(
         assert main_tip(repo) == (await teacher.run("rev-parse", "HEAD", cwd=work))[1].strip()
     finally:
         api.close()
+
+
+@pytest.mark.parametrize("username", ["..", ".", "", "a/../../x", "../../etc", "a\0b"])
+async def test_a_repository_directory_never_leaves_the_git_root(
+    tmp_path: Path, username: str
+) -> None:
+    # addresses built by code (a username from the hub), not only parsed from URLs
+    with pytest.raises(BadRequest):
+        RepoAddress("lect1", 1, RepoType.USER, username=username).directory(tmp_path)
+    inside = RepoAddress("lect1", 1, RepoType.USER, username="a.b").directory(tmp_path)
+    assert inside == tmp_path / "lect1" / "1" / "user" / "a.b"

@@ -52,11 +52,14 @@ class GitServer(LoggingConfigurable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._pushes: dict[Path, int] = {}
+        self._git_root: tuple[str, Path] | None = None
 
     @property
     def git_root(self) -> Path:
-        """Directory of all repositories."""
-        return Path(self.data_dir) / "git"
+        """Directory of all repositories (absolute, symlinks resolved)."""
+        if self._git_root is None or self._git_root[0] != self.data_dir:
+            self._git_root = (self.data_dir, Path(self.data_dir).resolve() / "git")
+        return self._git_root[1]
 
     @property
     def hooks_dir(self) -> Path:
