@@ -197,10 +197,10 @@ async def test_failed_request_leaves_no_partial_rows(
     """The submission row is written before its job; if queueing fails, neither stays."""
     path = await released(api)
 
-    async def broken_queue(*args: Any, **kwargs: Any) -> Any:
+    def broken_queue(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("queue unavailable")
 
-    monkeypatch.setattr(store, "enqueue_job", broken_queue)
+    monkeypatch.setattr(store, "new_submission_job", broken_queue)
     r = await api.post(f"{path}/submissions", user="student", body=await work(app, path))
     assert_error(r, 500)
     monkeypatch.undo()

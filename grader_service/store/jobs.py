@@ -31,6 +31,27 @@ async def active_job(session: AsyncSession, submission_id: int, kind: JobKind) -
     )
 
 
+def new_submission_job(
+    submission: Submission,
+    lecture_id: int,
+    kind: JobKind,
+    priority: JobPriority = JobPriority.INTERACTIVE,
+) -> GradingJob:
+    """The first job of a submission created in this very transaction (add it yourself).
+
+    Nobody else can see the submission before the commit, so it cannot have an active
+    job: none of :func:`enqueue_job`'s check and savepoint (three statements, on
+    every submit).
+    """
+    return GradingJob(
+        submission_id=submission.id,
+        lecture_id=lecture_id,
+        kind=kind,
+        priority=int(priority),
+        state=JobState.QUEUED,
+    )
+
+
 async def enqueue_job(
     session: AsyncSession,
     submission: Submission,

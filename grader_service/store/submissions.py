@@ -29,7 +29,7 @@ from ..orm import (
 from ..orm.settings import FeedbackTiming
 from ..rules import effective_deadline, scaled_score, score_scaling, submission_allowance
 from .gradebooks import copy_gradebook_to_submission
-from .jobs import JobPriority, enqueue_job
+from .jobs import JobPriority, enqueue_job, new_submission_job
 
 # Grader Service marks submissions an instructor made on a student's behalf with this
 # hash; they are not autograded.
@@ -127,14 +127,18 @@ async def create_submission(
         grading_score=0.0,
         score=None,
     )
+    wants_autograde = settings.autograde_type in (AutogradeType.AUTO, AutogradeType.FULL_AUTO)
+    autograde = wants_autograde and commit_hash != STAFF_PLACEHOLDER_COMMIT
+    if autograde:
+        mark_autograde_queued(submission)  # before the INSERT, so it is part of it
     session.add(submission)
     await session.flush()
     await copy_gradebook_to_submission(session, assignment.id, submission.id)
     job = None
-    wants_autograde = settings.autograde_type in (AutogradeType.AUTO, AutogradeType.FULL_AUTO)
-    if wants_autograde and commit_hash != STAFF_PLACEHOLDER_COMMIT:
-        mark_autograde_queued(submission)
-        job, _ = await enqueue_job(session, submission, assignment.lecture_id, JobKind.AUTOGRADE)
+    if autograde:
+        job = new_submission_job(submission, assignment.lecture_id, JobKind.AUTOGRADE)
+        session.add(job)
+        await session.flush()  # its id orders the queue
     return submission, job
 
 
