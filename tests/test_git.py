@@ -17,6 +17,7 @@ from grader_service.errors import BadRequest
 from grader_service.git.commands import git, git_text
 from grader_service.git.layout import RepoAddress, RepoType
 from grader_service.git.repos import MAIN, ensure_bare_repo, is_commit_on_main, main_tip
+from grader_service.handlers import git as git_handlers
 from tests.conftest import TOKENS
 from tests.convert.notebooks import HIDDEN_TEXT, MARK_SCHEME_TEXT
 from tests.gitutil import GitClient, write_source_assignment
@@ -468,3 +469,21 @@ async def test_a_repository_directory_never_leaves_the_git_root(
         RepoAddress("lect1", 1, RepoType.USER, username=username).directory(tmp_path)
     inside = RepoAddress("lect1", 1, RepoType.USER, username="a.b").directory(tmp_path)
     assert inside == tmp_path / "lect1" / "1" / "user" / "a.b"
+
+
+async def test_a_removed_role_ends_git_access_with_the_next_transfer(
+    app: MockGraderService,
+    api: ApiClient,
+    released: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the requests of one transfer share its first request's checks, for a short while
+    monkeypatch.setattr(git_handlers, "GRANT_SECONDS", 0.3)
+    student = client(app, "student")
+    work = tmp_path / "work"
+    await student.clone(f"lect1/{released['id']}/user/student", work)
+    assert (await api.delete("lectures/1/roles?usernames=student", user="instructor")).status == 204
+    await asyncio.sleep(0.4)
+    code, out = await student.run("fetch", "origin", cwd=work, check=False)
+    assert code != 0 and "403" in out, out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,29 @@ from .layout import RepoAddress
 from .policy import PushPolicy, student_policy
 
 HOOK_SOURCE = Path(__file__).with_name("pre-receive.sh")
+
+
+GRANT_SECONDS = 10.0
+"""How long a git request's authorisation serves the requests that follow it.
+
+One ``git push`` or ``git fetch`` is two or more HTTP requests (the ref advertisement,
+then the pack exchange), seconds apart: the later ones reuse the first one's checks
+instead of asking the database again. A role or token revoked in between takes effect
+with the next transfer.
+"""
+_MAX_GRANTS = 10_000
+
+
+@dataclass(frozen=True)
+class GitGrant:
+    """What an authorised git request may do, remembered for a few seconds."""
+
+    user_id: int
+    username: str
+    is_admin: bool
+    repo: Path
+    policy: PushPolicy | None
+    expires: float
 
 
 class GitServer(LoggingConfigurable):
@@ -53,6 +78,7 @@ class GitServer(LoggingConfigurable):
         super().__init__(**kwargs)
         self._pushes: dict[Path, int] = {}
         self._git_root: tuple[str, Path] | None = None
+        self._grants: dict[str, GitGrant] = {}
 
     @property
     def git_root(self) -> Path:
@@ -116,6 +142,22 @@ class GitServer(LoggingConfigurable):
         if policy is not None:
             env.update(policy.environment())
         return env
+
+    def remember_grant(self, key: str, grant: GitGrant) -> None:
+        """Keep what a git request was allowed for the next request of the same transfer."""
+        now = time.monotonic()
+        if len(self._grants) >= _MAX_GRANTS:  # drop the expired, then the oldest
+            self._grants = {k: g for k, g in self._grants.items() if g.expires > now}
+            while len(self._grants) >= _MAX_GRANTS:
+                del self._grants[next(iter(self._grants))]
+        self._grants[key] = grant
+
+    def recent_grant(self, key: str) -> GitGrant | None:
+        """The grant remembered under ``key`` unless it has expired."""
+        grant = self._grants.get(key)
+        if grant is None or grant.expires <= time.monotonic():
+            return None
+        return grant
 
     def count_push(self, repo: Path) -> bool:
         """Note a push to ``repo``; whether it is time for its ``git gc --auto``."""
